@@ -1,0 +1,51 @@
+# fusiondesk chores. `make` (or `make help`) lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+TORCH_VERSION := 2.13.0
+# Reinstall when the dependency list changes; otherwise setup is a no-op.
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+PYTEST_ARGS ?=
+
+.PHONY: help setup system-packages run test lint format bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+setup: system-packages $(STAMP) ## Create .venv and install everything (idempotent)
+
+system-packages: ## Debian packages the tests and plugins use (when missing and possible)
+	@bash scripts/install-system-packages.sh
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@# torch first, the CPU build, then pinned: no dependency may upgrade it to a CUDA build.
+	$(PY) -m pip install --quiet "torch==$(TORCH_VERSION)"
+	@echo "torch==$(TORCH_VERSION)" > $(VENV)/constraints.txt
+	PIP_CONSTRAINT=$(VENV)/constraints.txt $(PY) -m pip install --quiet -e ".[all,dev]"
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+run: setup ## Start the bot on the embedded default at http://127.0.0.1:8000
+	$(VENV)/bin/fusiondesk serve
+
+test: setup lint ## Lint, type-check and run the whole test suite
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup ## ruff (format + lint) and mypy on our packages
+	$(VENV)/bin/ruff format --check service plugins workers tests bench
+	$(VENV)/bin/ruff check service plugins workers tests bench
+	$(VENV)/bin/mypy
+
+format: setup ## Apply ruff formatting and safe fixes
+	$(VENV)/bin/ruff format service plugins workers tests bench
+	$(VENV)/bin/ruff check --fix service plugins workers tests bench
+
+bench: setup ## Run every benchmark in bench/ (each prints its figures)
+	@set -e; for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
+
+clean: ## Remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

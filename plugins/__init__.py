@@ -1,0 +1,34 @@
+"""fusiondesk plugin SDK: the modality plugin contract, its registry and its errors.
+
+This package knows nothing of the HTTP service or the Celery workers.
+"""
+
+from plugins.base import Encoding, ModalityPlugin, Part, Payload, PluginConfig, SlotSpec
+from plugins.errors import (
+    InputError,
+    InputTooLargeError,
+    InvalidInputError,
+    PluginError,
+    PluginLoadError,
+    PluginRegistrationError,
+    UnsupportedInputError,
+)
+from plugins.registry import ENTRY_POINT_GROUP, PluginRegistry
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Encoding",
+    "InputError",
+    "InputTooLargeError",
+    "InvalidInputError",
+    "ModalityPlugin",
+    "Part",
+    "Payload",
+    "PluginConfig",
+    "PluginError",
+    "PluginLoadError",
+    "PluginRegistrationError",
+    "PluginRegistry",
+    "SlotSpec",
+    "UnsupportedInputError",
+]

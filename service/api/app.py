@@ -1,0 +1,54 @@
+"""The FastAPI application: middleware, error handlers and routers, nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from service.api.errors import install_error_handlers
+from service.api.middleware import BodySizeLimit
+from service.api.routes import health, messages
+from service.runtime import Runtime
+from service.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or (runtime.settings if runtime else Settings())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        live = runtime or Runtime.from_settings(settings)
+        app.state.runtime = live
+        # Load models in the background: /healthz answers at once, /readyz once loaded.
+        loading = asyncio.create_task(live.start())
+        loading.add_done_callback(_log_load_failure)
+        try:
+            yield
+        finally:
+            loading.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await loading
+            await live.close()
+
+    app = FastAPI(
+        title="fusiondesk",
+        summary="Multimodal customer service: text, voice and images in, intents and replies out.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.limits.max_body_bytes)
+    app.include_router(health.router)
+    app.include_router(messages.router)
+    return app
+
+
+def _log_load_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("loading models failed: %s", task.exception())

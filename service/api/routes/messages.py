@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+
+from plugins import Part
+from service.api.deps import RuntimeDep
+from service.api.schemas import (
+    ErrorOut,
+    MessageEnvelope,
+    MessageIn,
+    MessageOut,
+    PartOut,
+    RankedIntentOut,
+)
+from service.errors import RequestRejectedError
+from service.runtime import HandledMessage
+
+router = APIRouter(prefix="/v1/messages", tags=["messages"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": description}
+    for status, description in {
+        413: "Body, part or media over a size limit",
+        415: "Unsupported content or media type",
+        422: "Invalid message or part",
+        503: "Models still loading (see Retry-After)",
+    }.items()
+}
+
+FORM_TYPES = {"multipart/form-data", "application/x-www-form-urlencoded"}
+MULTIPART_SCHEMA = {
+    "type": "object",
+    "required": ["conversation_id"],
+    "properties": {
+        "conversation_id": {"type": "string"},
+        "message_id": {"type": "string"},
+        "text": {"type": "string", "description": "Adds a text part."},
+        "audio": {"type": "string", "format": "binary", "description": "Adds an audio part."},
+        "image": {"type": "string", "format": "binary", "description": "Adds an image part."},
+    },
+    "description": "Every file field becomes a part whose type is the field's name.",
+}
+
+
+@router.post(
+    "",
+    summary="Send a customer message; get its intent and the reply",
+    response_model=MessageOut,
+    responses=ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": MessageIn.model_json_schema()},
+                "multipart/form-data": {"schema": MULTIPART_SCHEMA},
+            },
+        }
+    },
+)
+async def post_message(request: Request, runtime: RuntimeDep) -> MessageOut:
+    limits = runtime.settings.limits
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type in FORM_TYPES:
+        envelope, parts = await _read_form(request, limits.max_parts)
+    elif content_type in {"application/json", ""}:
+        envelope = _validate(MessageIn, await request.body())
+        parts = [part.to_part() for part in envelope.parts]
+    else:
+        raise RequestRejectedError(
+            f"Content type {content_type!r} is not accepted; send application/json or "
+            "multipart/form-data (or a urlencoded form).",
+            code="unsupported_content_type",
+            status=415,
+        )
+    if not parts:
+        raise RequestRejectedError("The message has no parts.", code="empty_message")
+    if len(parts) > limits.max_parts:
+        raise RequestRejectedError(
+            f"A message may have at most {limits.max_parts} parts; it has {len(parts)}.",
+            code="too_many_parts",
+            status=413,
+        )
+    handled = await runtime.handle(envelope.conversation_id, parts, envelope.message_id)
+    return to_message_out(handled)
+
+
+Envelope = TypeVar("Envelope", bound=MessageEnvelope)
+
+
+def _validate(model: type[Envelope], body: bytes | dict[str, Any]) -> Envelope:
+    try:
+        if isinstance(body, dict):
+            return model.model_validate(body)
+        return model.model_validate_json(body)
+    except ValidationError as error:
+        raise RequestValidationError(error.errors(include_url=False)) from error
+
+
+async def _read_form(request: Request, max_parts: int) -> tuple[MessageEnvelope, list[Part]]:
+    """Form fields ``conversation_id``, ``message_id``, ``text`` and ``message`` (JSON with
+    further parts); every uploaded file becomes a part whose type is its field name."""
+    form = await request.form(max_files=max_parts, max_fields=max_parts + 8)
+    fields: dict[str, Any] = {}
+    if isinstance(message := form.get("message"), str):
+        try:
+            fields = json.loads(message)
+        except json.JSONDecodeError as error:
+            raise RequestRejectedError("Field 'message' is not valid JSON.") from error
+        if not isinstance(fields, dict):
+            raise RequestRejectedError("Field 'message' must be a JSON object.")
+    for name in ("conversation_id", "message_id"):
+        if isinstance(value := form.get(name), str):
+            fields[name] = value
+    if isinstance(text := form.get("text"), str):
+        fields["parts"] = [*fields.get("parts", []), {"type": "text", "text": text}]
+    envelope = _validate(MessageEnvelope, fields)
+    parts = [part.to_part() for part in envelope.parts]
+    for name, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            parts.append(
+                Part(
+                    type=name,
+                    data=await value.read(),
+                    media_type=value.content_type,
+                    filename=value.filename,
+                )
+            )
+    return envelope, parts
+
+
+def to_message_out(handled: HandledMessage) -> MessageOut:
+    prediction = handled.understanding.prediction
+    return MessageOut(
+        conversation_id=handled.conversation_id,
+        message_id=handled.message_id,
+        intent=prediction.intent,
+        confidence=prediction.confidence,
+        ranking=[
+            RankedIntentOut(intent=r.intent, confidence=r.confidence) for r in prediction.ranking
+        ],
+        out_of_scope=prediction.out_of_scope,
+        reply=handled.reply.text,
+        quick_replies=handled.reply.quick_replies,
+        handoff=handled.reply.handoff,
+        parts=[
+            PartOut(type=p.type, plugin=p.plugin, slots=p.slots, details=p.details)
+            for p in handled.understanding.parts
+        ],
+        timings_ms=handled.understanding.timings_ms,
+    )

@@ -1,0 +1,112 @@
+"""Request and response bodies of the HTTP API."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from plugins import Part
+from service.errors import RequestRejectedError
+
+CONVERSATION_ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
+
+
+class PartIn(BaseModel):
+    """One part of a message. Binary content (audio, images) travels base64-encoded in ``data``.
+
+    Part types beyond text, audio and image are those of installed plugins; their extra fields
+    pass through to the plugin.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={"examples": [{"type": "text", "text": "where is my parcel"}]},
+    )
+
+    type: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")
+    text: str | None = None
+    data: str | None = Field(default=None, description="Base64-encoded bytes.")
+    media_type: str | None = Field(default=None, max_length=255)
+    filename: str | None = Field(default=None, max_length=255)
+
+    def to_part(self) -> Part:
+        data = None
+        if self.data is not None:
+            try:
+                data = base64.b64decode(self.data, validate=True)
+            except (binascii.Error, ValueError) as error:
+                raise RequestRejectedError(
+                    f"Part of type {self.type!r}: 'data' is not valid base64.",
+                    code="invalid_base64",
+                ) from error
+        return Part(
+            type=self.type,
+            text=self.text,
+            data=data,
+            media_type=self.media_type,
+            filename=self.filename,
+            fields=dict(self.model_extra or {}),
+        )
+
+
+class MessageEnvelope(BaseModel):
+    """A message's ids and JSON parts; multipart uploads may add further parts."""
+
+    conversation_id: str = Field(min_length=1, max_length=128, pattern=CONVERSATION_ID_PATTERN)
+    message_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        pattern=CONVERSATION_ID_PATTERN,
+        description="Client-chosen id; the server makes one when absent.",
+    )
+    parts: list[PartIn] = Field(default_factory=list)
+
+
+class MessageIn(MessageEnvelope):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"conversation_id": "c1", "parts": [{"type": "text", "text": "where is my parcel"}]}
+            ]
+        }
+    )
+
+    parts: list[PartIn] = Field(min_length=1)
+
+
+class RankedIntentOut(BaseModel):
+    intent: str
+    confidence: float
+
+
+class PartOut(BaseModel):
+    type: str
+    plugin: str
+    slots: list[str]
+    details: dict[str, object]
+
+
+class MessageOut(BaseModel):
+    conversation_id: str
+    message_id: str
+    intent: str
+    confidence: float
+    ranking: list[RankedIntentOut]
+    out_of_scope: bool
+    reply: str
+    quick_replies: list[str]
+    handoff: bool
+    parts: list[PartOut]
+    timings_ms: dict[str, float]
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody

@@ -1,0 +1,47 @@
+"""Errors of the fusiondesk core. The HTTP layer maps them to responses in one place.
+
+Hierarchy::
+
+    FusionDeskError                 base; carries a stable ``code`` and an HTTP ``status``
+    ├── ModelNotFoundError          no trained model where one was expected (503 when serving)
+    ├── NotReadyError               models still loading (503)
+    ├── RequestRejectedError        a request the client must change (4xx, status per instance)
+    └── DatasetError                a training or evaluation file cannot be read
+
+Plugin input errors (``plugins.errors.InputError``) are mapped beside these.
+"""
+
+from __future__ import annotations
+
+
+class FusionDeskError(Exception):
+    code = "internal_error"
+    status = 500
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+
+
+class ModelNotFoundError(FusionDeskError):
+    code = "model_not_found"
+    status = 503
+
+
+class NotReadyError(FusionDeskError):
+    code = "not_ready"
+    status = 503
+
+
+class RequestRejectedError(FusionDeskError):
+    code = "invalid_request"
+    status = 422
+
+
+class DatasetError(FusionDeskError):
+    code = "invalid_dataset"
+    status = 422

@@ -1,0 +1,88 @@
+"""The router: each part to the plugin that claims it, the slots to the fusion model."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from plugins import Encoding, Part, PluginRegistry
+from service.errors import RequestRejectedError
+from service.executor import EncodeJob, Executor
+from service.fusion import IntentClassifier, Prediction
+
+
+@dataclass(frozen=True)
+class PartResult:
+    """What became of one part: which plugin took it and what it found (transcript, OCR...)."""
+
+    type: str
+    plugin: str
+    slots: list[str]
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Understanding:
+    prediction: Prediction
+    parts: list[PartResult]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class Router:
+    def __init__(
+        self, registry: PluginRegistry, executor: Executor, classifier: IntentClassifier
+    ) -> None:
+        self.registry = registry
+        self.executor = executor
+        self.classifier = classifier
+        self._spaces = {name: spec.space for name, spec in registry.slot_specs().items()}
+
+    def prepare(self, parts: Sequence[Part]) -> list[EncodeJob]:
+        """Validate and decode every part (cheap; raises the plugin's ``InputError``)."""
+        jobs = []
+        for part in parts:
+            plugin = self.registry.for_part_type(part.type)
+            jobs.append(EncodeJob(plugin.name, plugin.preprocess(part)))
+        return jobs
+
+    async def understand(self, parts: Sequence[Part]) -> Understanding:
+        started = time.perf_counter()
+        jobs = await asyncio.to_thread(self.prepare, parts)
+        prepared = time.perf_counter()
+        encodings = await self.executor.encode(jobs)
+        encoded = time.perf_counter()
+        slots = merge_slots(encodings)
+        aligned = self.classifier.align(slots, self._spaces)
+        if not aligned:
+            raise RequestRejectedError(
+                "None of the message's parts produced anything the intent model understands "
+                f"(got slots {sorted(slots)}; the model reads {self.classifier.model.slot_names}).",
+                code="no_usable_content",
+            )
+        [prediction] = await asyncio.to_thread(self.classifier.predict, [aligned])
+        done = time.perf_counter()
+        results = [
+            PartResult(part.type, job.plugin, sorted(encoding.slots), encoding.details)
+            for part, job, encoding in zip(parts, jobs, encodings, strict=True)
+        ]
+        timings = {
+            "preprocess": (prepared - started) * 1000,
+            "encode": (encoded - prepared) * 1000,
+            "classify": (done - encoded) * 1000,
+        }
+        return Understanding(prediction, results, timings)
+
+
+def merge_slots(encodings: Sequence[Encoding]) -> dict[str, np.ndarray]:
+    """One vector per slot: parts that fill the same slot (two images) are averaged."""
+    collected: defaultdict[str, list[np.ndarray]] = defaultdict(list)
+    for encoding in encodings:
+        for name, vector in encoding.slots.items():
+            collected[name].append(vector)
+    return {name: np.mean(vectors, axis=0) for name, vectors in collected.items()}

@@ -1,0 +1,260 @@
+"""Trains a fusion model on precomputed slot features.
+
+Hold out a stratified validation split, train with AdamW and label smoothing, stop early on
+validation accuracy, then fit a temperature and an out-of-scope threshold on that split.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from pydantic import BaseModel, Field
+from sklearn.model_selection import train_test_split
+from torch import nn
+from tqdm.auto import tqdm
+
+from service.fusion import Calibration, FusionConfig, FusionModel, SlotConfig
+from service.training.features import Features
+
+WARMUP_FRACTION = 0.3
+
+
+class TrainingOptions(BaseModel):
+    epochs: int = Field(default=80, ge=1)
+    batch_size: int = Field(default=128, ge=1)
+    learning_rate: float = Field(default=2e-3, gt=0)
+    weight_decay: float = Field(default=0.05, ge=0)
+    hidden_dim: int = Field(default=768, ge=8)
+    dropout: float = Field(default=0.4, ge=0, lt=1)
+    label_smoothing: float = Field(default=0.1, ge=0, lt=1)
+    modality_dropout: float = Field(
+        default=0.3, ge=0, lt=1, description="Chance of hiding a present slot (multi-slot data)."
+    )
+    val_fraction: float = Field(default=0.1, gt=0, lt=0.5)
+    patience: int = Field(default=12, ge=1)
+    seed: int = 13
+    out_of_scope_intent: str = "out_of_scope"
+
+
+@dataclass
+class TrainingResult:
+    model: FusionModel
+    history: list[dict[str, float]]
+    metrics: dict[str, Any]
+
+
+def train_model(
+    features: Features, labels: list[str], options: TrainingOptions, *, progress: bool = True
+) -> TrainingResult:
+    started = time.perf_counter()
+    torch.manual_seed(options.seed)
+    intents = sorted(set(labels))
+    if len(intents) < 2:
+        raise ValueError("training needs at least two intents")
+    targets = np.array([intents.index(label) for label in labels])
+    train_rows, val_rows = _split(targets, options)
+    slot_names = sorted(features.specs)
+    config = FusionConfig(
+        intents=intents,
+        slots=[
+            SlotConfig(name=n, dim=features.specs[n].dim, space=features.specs[n].space)
+            for n in slot_names
+        ],
+        hidden_dim=options.hidden_dim,
+        dropout=options.dropout,
+        out_of_scope_intent=(
+            options.out_of_scope_intent if options.out_of_scope_intent in intents else None
+        ),
+    )
+    model = FusionModel(config)
+    values = {n: torch.from_numpy(features.values[n]) for n in slot_names}
+    present = {n: torch.from_numpy(features.present[n]) for n in slot_names}
+    y = torch.from_numpy(targets)
+    history = _fit(model, values, present, y, train_rows, val_rows, options, progress)
+
+    val_logits = _logits(model, values, present, val_rows)
+    val_targets = y[val_rows]
+    temperature = fit_temperature(val_logits, val_targets)
+    probabilities = torch.softmax(val_logits / temperature, dim=-1).numpy()
+    threshold = choose_threshold(probabilities, val_targets.numpy(), config)
+    config.calibration = Calibration(temperature=temperature, threshold=threshold)
+    metrics = {
+        "val_accuracy": float((val_logits.argmax(-1) == val_targets).float().mean()),
+        "val_ece_before_calibration": expected_calibration_error(
+            torch.softmax(val_logits, -1).numpy(), val_targets.numpy()
+        ),
+        "val_ece": expected_calibration_error(probabilities, val_targets.numpy()),
+        "epochs_run": len(history),
+        "train_rows": len(train_rows),
+        "val_rows": len(val_rows),
+        "training_seconds": round(time.perf_counter() - started, 2),
+    }
+    return TrainingResult(model.eval(), history, metrics)
+
+
+def _split(targets: np.ndarray, options: TrainingOptions) -> tuple[np.ndarray, np.ndarray]:
+    rows = np.arange(len(targets))
+    counts = np.bincount(targets)
+    n_val = max(int(len(rows) * options.val_fraction), 1)
+    stratify = targets if counts.min() >= 2 and n_val >= len(counts) else None
+    train_rows, val_rows = train_test_split(
+        rows, test_size=n_val, random_state=options.seed, stratify=stratify
+    )
+    return np.sort(train_rows), np.sort(val_rows)
+
+
+def _fit(
+    model: FusionModel,
+    values: dict[str, torch.Tensor],
+    present: dict[str, torch.Tensor],
+    y: torch.Tensor,
+    train_rows: np.ndarray,
+    val_rows: np.ndarray,
+    options: TrainingOptions,
+    progress: bool,
+) -> list[dict[str, float]]:
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=options.learning_rate, weight_decay=options.weight_decay
+    )
+    steps_per_epoch = math.ceil(len(train_rows) / options.batch_size)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer,
+        max_lr=options.learning_rate,
+        total_steps=options.epochs * steps_per_epoch,
+        pct_start=WARMUP_FRACTION,
+    )
+    warmup_epochs = int(options.epochs * WARMUP_FRACTION)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=options.label_smoothing)
+    generator = torch.Generator().manual_seed(options.seed)
+    best_state, best_key, stale = None, (-1.0, 0.0), 0
+    history: list[dict[str, float]] = []
+    bar = tqdm(range(options.epochs), desc="training", unit="epoch", disable=not progress)
+    for epoch in bar:
+        model.train()
+        order = torch.from_numpy(train_rows)[torch.randperm(len(train_rows), generator=generator)]
+        total_loss = 0.0
+        for start in range(0, len(order), options.batch_size):
+            rows = order[start : start + options.batch_size]
+            batch_present = _modality_dropout(
+                {n: m[rows] for n, m in present.items()}, options.modality_dropout, generator
+            )
+            logits = model({n: v[rows] for n, v in values.items()}, batch_present)
+            loss = loss_fn(logits, y[rows])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            total_loss += loss.item() * len(rows)
+        val_logits = _logits(model, values, present, val_rows)
+        val_loss = float(nn.functional.cross_entropy(val_logits, y[val_rows]))
+        val_accuracy = float((val_logits.argmax(-1) == y[val_rows]).float().mean())
+        record = {
+            "epoch": epoch + 1,
+            "train_loss": total_loss / len(train_rows),
+            "val_loss": val_loss,
+            "val_accuracy": val_accuracy,
+        }
+        history.append(record)
+        bar.set_postfix(loss=f"{record['train_loss']:.3f}", val_acc=f"{val_accuracy:.3f}")
+        key = (val_accuracy, -val_loss)
+        if key > best_key:
+            best_key, stale = key, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        elif epoch >= warmup_epochs:
+            # Before the learning-rate peak validation accuracy is noisy: do not stop there.
+            stale += 1
+            if stale >= options.patience:
+                break
+    bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return history
+
+
+def _modality_dropout(
+    present: dict[str, torch.Tensor], rate: float, generator: torch.Generator
+) -> dict[str, torch.Tensor]:
+    """Hide present slots at random, keeping at least one per row, so any subset works later."""
+    if rate == 0 or len(present) < 2:
+        return present
+    stacked = torch.stack(list(present.values()), dim=1)
+    keep = torch.rand(stacked.shape, generator=generator) >= rate
+    dropped = stacked & keep
+    emptied = ~dropped.any(dim=1)
+    dropped[emptied] = stacked[emptied]
+    return {name: dropped[:, i] for i, name in enumerate(present)}
+
+
+def _logits(
+    model: FusionModel,
+    values: dict[str, torch.Tensor],
+    present: dict[str, torch.Tensor],
+    rows: np.ndarray,
+) -> torch.Tensor:
+    model.eval()
+    index = torch.from_numpy(rows)
+    with torch.no_grad():
+        logits: torch.Tensor = model(
+            {n: v[index] for n, v in values.items()}, {n: m[index] for n, m in present.items()}
+        )
+    return logits
+
+
+def fit_temperature(logits: torch.Tensor, targets: torch.Tensor) -> float:
+    """Temperature scaling (Guo et al., 2017): one scalar that minimises validation NLL."""
+    log_t = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.LBFGS([log_t], lr=0.1, max_iter=100)
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(logits / log_t.exp(), targets)
+        loss.backward()  # type: ignore[no-untyped-call]
+        return loss
+
+    optimizer.step(closure)  # type: ignore[no-untyped-call]
+    return float(log_t.detach().exp().clamp(0.05, 20.0).item())
+
+
+def choose_threshold(probabilities: np.ndarray, targets: np.ndarray, config: FusionConfig) -> float:
+    """The confidence under which the bot should say "I don't know".
+
+    With out-of-scope rows: the threshold that maximises the mean of in-scope accuracy (answered
+    and right) and out-of-scope recall. Without: answer only where, on validation, the model is
+    right more often than wrong at that confidence.
+    """
+    confidence = probabilities.max(axis=1)
+    predicted = probabilities.argmax(axis=1)
+    oos = config.out_of_scope_intent
+    oos_index = config.intents.index(oos) if oos is not None else -1
+    candidates = np.unique(np.concatenate([[0.0], confidence]))
+    best_threshold, best_score = 0.0, -np.inf
+    for threshold in candidates:
+        answered = (confidence >= threshold) & (predicted != oos_index)
+        correct = answered & (predicted == targets)
+        if oos_index >= 0 and (targets == oos_index).any():
+            in_scope = targets != oos_index
+            score = correct[in_scope].mean() + (~answered[~in_scope]).mean()
+        else:
+            score = float(correct.sum()) - float((answered & ~correct).sum())
+        if score > best_score:
+            best_threshold, best_score = float(threshold), score
+    return best_threshold
+
+
+def expected_calibration_error(
+    probabilities: np.ndarray, targets: np.ndarray, bins: int = 15
+) -> float:
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == targets
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    error = 0.0
+    for low, high in zip(edges[:-1], edges[1:], strict=True):
+        in_bin = (confidence > low) & (confidence <= high)
+        if in_bin.any():
+            error += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
+    return float(error)

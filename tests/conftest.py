@@ -1,0 +1,49 @@
+"""Shared fixtures. Expensive things (the text encoder, the demo model) are built once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from plugins import PluginRegistry
+from service.settings import Settings
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def fusiondesk_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A private FUSIONDESK_HOME for the whole run, so no test touches the user's models."""
+    home = tmp_path_factory.mktemp("fusiondesk-home")
+    previous = os.environ.get("FUSIONDESK_HOME")
+    os.environ["FUSIONDESK_HOME"] = str(home)
+    yield home
+    if previous is None:
+        os.environ.pop("FUSIONDESK_HOME", None)
+    else:
+        os.environ["FUSIONDESK_HOME"] = previous
+
+
+@pytest.fixture(scope="session")
+def settings(fusiondesk_home: Path) -> Settings:
+    return Settings(home=fusiondesk_home)
+
+
+@pytest.fixture(scope="session")
+def registry(settings: Settings) -> PluginRegistry:
+    from service.runtime import build_registry
+
+    return build_registry(settings)
+
+
+@pytest.fixture(scope="session")
+def demo_model_dir(settings: Settings, registry: PluginRegistry) -> Path:
+    """The bundled demo domain's model, trained once per test run (a few seconds)."""
+    from service.demo import ensure_demo_model
+
+    model_dir = settings.resolved_model_dir
+    ensure_demo_model(model_dir, registry, settings.cache_dir, progress=False)
+    return model_dir
