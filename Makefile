@@ -45,7 +45,7 @@ format: setup ## Apply ruff formatting and safe fixes
 	$(VENV)/bin/ruff check --fix service plugins workers tests bench
 
 bench: setup ## Run every benchmark in bench/ (each prints its figures)
-	@set -e; for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
+	@set -e; for script in bench/[a-z]*.py; do echo "== $$script"; $(PY) $$script; done
 
 clean: ## Remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
