@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +83,7 @@ def train(
     data: Path, out_dir: Path, epochs: int | None, seed: int | None, domain: Path | None
 ) -> None:
     """Train an intent model on DATA (JSONL or BANKING77-style CSV)."""
-    from service.responder import DOMAIN_FILE, Domain
+    from service.responder import Domain, copy_domain
     from service.training import TrainingOptions, train_from_file
 
     settings = _settings()
@@ -96,7 +95,7 @@ def train(
         data, out_dir, _registry(settings), options, cache_dir=settings.cache_dir
     )
     if domain is not None:
-        shutil.copyfile(domain, out_dir / DOMAIN_FILE)
+        copy_domain(domain, out_dir)
     metrics = result.metrics
     click.echo(
         f"Saved {out_dir}: {len(result.model.config.intents)} intents, "
