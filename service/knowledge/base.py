@@ -8,6 +8,7 @@ entries (streamed token by token); without one, the top entry's own text (extrac
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,8 @@ from langchain_core.vectorstores import InMemoryVectorStore
 
 from service.knowledge.embeddings import EncoderEmbeddings
 from service.knowledge.index import OpenedIndex, open_index
+
+logger = logging.getLogger(__name__)
 
 GROUNDED_PROMPT = ChatPromptTemplate.from_messages(
     [
@@ -110,11 +113,23 @@ class KnowledgeBase:
         return list(hits) if self.llm is not None else list(hits[:1])
 
     async def answer(self, question: str, hits: Sequence[Hit]) -> AsyncIterator[str]:
-        """The answer in chunks (one chunk when extractive); ``hits`` must not be empty."""
+        """The answer in chunks (one chunk when extractive); ``hits`` must not be empty.
+
+        A chat model that fails before its first token (down, timing out) gives way to the
+        extractive answer, so an LLM outage never costs the customer the reply.
+        """
         inputs = {"question": question, "hits": list(hits), "context": _context(hits)}
-        async for chunk in self.answer_chain.astream(inputs):
-            if chunk:
-                yield chunk
+        produced = False
+        try:
+            async for chunk in self.answer_chain.astream(inputs):
+                if chunk:
+                    produced = True
+                    yield chunk
+        except Exception as error:
+            if produced or self.llm is None:
+                raise
+            logger.warning("chat model failed (%s); answering extractively", type(error).__name__)
+            yield _extractive_answer(inputs)
 
 
 def _extractive_answer(inputs: dict[str, Any]) -> str:
