@@ -108,6 +108,22 @@ class Runtime:
             raise NotReadyError(self.load_error or "Models are still loading; try again shortly.")
         return self._router
 
+    def reply_request(
+        self,
+        conversation_id: str,
+        parts: Sequence[Part],
+        understanding: Understanding,
+        history: Sequence[Turn],
+    ) -> ReplyRequest:
+        """What the responder needs for a message; ``responder.stream`` it to send chunks."""
+        return ReplyRequest(
+            understanding.prediction,
+            conversation_id,
+            turn=len(history),
+            text=message_text(parts, understanding.parts),
+            history=recent(history, self.settings.responder.context_turns),
+        )
+
     async def handle(
         self, conversation_id: str, parts: Sequence[Part], message_id: str | None = None
     ) -> HandledMessage:
@@ -116,13 +132,7 @@ class Runtime:
         history = await self.store.turns(conversation_id)
         prediction = understanding.prediction
         reply = await self.responder.respond(
-            ReplyRequest(
-                prediction,
-                conversation_id,
-                turn=len(history),
-                text=message_text(parts, understanding.parts),
-                history=recent(history, self.settings.responder.context_turns),
-            )
+            self.reply_request(conversation_id, parts, understanding, history)
         )
         turn = await self.store.append(
             conversation_id,
