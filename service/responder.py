@@ -189,19 +189,17 @@ class TemplateResponder:
         return extract_slots(self.domain.entities, text)
 
     def intent_reply(self, response: IntentResponse, slots: dict[str, str], *, seed: str) -> Reply:
-        text = render(response.replies, slots, seed=seed) or render(
-            response.slot_missing, slots, seed=seed
-        )
-        if text is None:  # the domain's validation makes this unreachable
-            raise DatasetError("No reply variation can be rendered.")
+        text = render(response.replies, slots, seed=seed)
+        if text is None:
+            text = _render_slot_free(response.slot_missing, slots, seed)
         return Reply(text, list(response.quick_replies), slots=slots)
 
     def fallback(self, slots: dict[str, str], *, seed: str) -> Reply:
-        text = render(self.domain.fallback, slots, seed=seed) or self.domain.fallback[0]
+        text = _render_slot_free(self.domain.fallback, slots, seed)
         return Reply(text, ["Talk to a person"], answered_by="fallback", slots=slots)
 
     def handoff(self, slots: dict[str, str], *, seed: str) -> Reply:
-        text = render(self.domain.handoff, slots, seed=seed) or self.domain.handoff[0]
+        text = _render_slot_free(self.domain.handoff, slots, seed)
         return Reply(text, handoff=True, answered_by="handoff", slots=slots)
 
 
@@ -218,6 +216,14 @@ def render(templates: list[str], slots: dict[str, str], *, seed: str) -> str | N
     most = max(len(template_slots(t)) for t in usable)
     best = [t for t in usable if len(template_slots(t)) == most]
     return fill(_pick(best, seed), slots)
+
+
+def _render_slot_free(templates: list[str], slots: dict[str, str], seed: str) -> str:
+    """For groups the domain guarantees a slot-free variation (validated at load)."""
+    text = render(templates, slots, seed=seed)
+    if text is None:
+        raise DatasetError(f"No variation of {templates!r} can be filled.")
+    return text
 
 
 def _pick(options: list[str], seed: str) -> str:

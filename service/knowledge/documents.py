@@ -38,7 +38,7 @@ def load_entries(files: Iterable[Path]) -> list[Document]:
                     metadata={
                         "title": title,
                         "file": str(file),
-                        "entry_id": f"{file.name}#{number}",
+                        "entry_id": f"{file}#{number}",
                         "answer": body,
                     },
                 )

@@ -24,7 +24,7 @@ from service.knowledge.embeddings import EncoderEmbeddings
 
 logger = logging.getLogger(__name__)
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 """Bumped when the entry splitting or the stored layout changes, so old indexes rebuild."""
 STORE_FILE = "store.json"
 MANIFEST_FILE = "manifest.json"

@@ -14,7 +14,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 
 from plugins.text.encoder import packaged_minilm_path
 from service.knowledge import EncoderEmbeddings, KnowledgeBase
-from service.knowledge.documents import split_entries
+from service.knowledge.documents import load_entries, split_entries
 from service.knowledge.index import open_index
 from service.replies import ReplyChunk, Responder
 from service.responder import Domain, Reply, TemplateResponder
@@ -118,6 +118,14 @@ A: Yes, Visa and Mastercard.
         ("Can I pay by card?", "Yes, Visa and Mastercard."),
         ("Do you ship abroad?", "To the EU only."),
     ]
+
+
+def test_entries_of_same_named_files_in_two_folders_keep_distinct_ids(tmp_path: Path) -> None:
+    for folder in ("en", "fr"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "faq.md").write_text(f"## {folder}?\n\nYes.\n", encoding="utf-8")
+    entries = load_entries([tmp_path / "en" / "faq.md", tmp_path / "fr" / "faq.md"])
+    assert len({entry.metadata["entry_id"] for entry in entries}) == 2
 
 
 def test_paraphrased_questions_cite_the_right_entry(responder: Responder, faq_file: Path) -> None:
