@@ -172,5 +172,27 @@ def classify(text: str, model_dir: Path | None) -> None:
     asyncio.run(run())
 
 
+@main.command()
+@click.argument("questions", nargs=-1)
+@click.option("--domain", type=click.Path(exists=True, path_type=Path), help="Domain file.")
+def knowledge(questions: tuple[str, ...], domain: Path | None) -> None:
+    """Build (or load) the knowledge index and show which entries answer QUESTIONS."""
+    from service.knowledge import open_knowledge_base
+    from service.responder import Domain
+    from service.runtime import domain_path
+
+    settings = _settings(domain_path=domain)
+    knowledge_base = open_knowledge_base(settings, Domain.load(domain_path(settings)))
+    if knowledge_base is None:
+        raise click.ClickException("No knowledge files: see the domain's `knowledge` section.")
+    for question in questions:
+        hits = asyncio.run(knowledge_base.search(question))
+        click.echo(f"{question}")
+        if not hits:
+            click.echo("  (nothing above the score threshold: the fallback answers)")
+        for hit in hits:
+            click.echo(f"  {hit.score:.3f}  {hit.title}  [{Path(hit.file).name}]")
+
+
 if __name__ == "__main__":
     main()
