@@ -55,8 +55,8 @@ class ScoredRetriever(BaseRetriever):
     """Top-k similarity search that drops entries below the score threshold."""
 
     store: InMemoryVectorStore
-    k: int = 3
-    threshold: float = 0.5
+    k: int
+    threshold: float
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun

@@ -61,8 +61,11 @@ def split_entries(text: str) -> Iterator[tuple[str, str]]:
 def _sections(lines: list[str]) -> Iterator[tuple[str | None, list[str]]]:
     heading: str | None = None
     body: list[str] = []
+    in_code = False  # a "# comment" inside a fenced code block is not a heading
     for line in lines:
-        match = HEADING.match(line)
+        if line.lstrip().startswith(("```", "~~~")):
+            in_code = not in_code
+        match = None if in_code else HEADING.match(line)
         if match:
             yield heading, body
             heading, body = match.group(2), []

@@ -110,6 +110,13 @@ A: Yes, Visa and Mastercard.
 **Q:** Do you ship abroad?
 **A:** To the EU only.
 
+## Setup
+
+```bash
+# not a heading
+make run
+```
+
 ## Empty section
 """
     assert list(split_entries(text)) == [
@@ -117,6 +124,7 @@ A: Yes, Visa and Mastercard.
         ("Delivery", "Takes 2-5 days on weekdays.\nExpress is next day."),
         ("Can I pay by card?", "Yes, Visa and Mastercard."),
         ("Do you ship abroad?", "To the EU only."),
+        ("Setup", "```bash # not a heading make run ```"),
     ]
 
 
