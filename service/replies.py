@@ -25,7 +25,7 @@ from typing import Any
 from service.conversations import Turn
 from service.errors import ConfigurationError
 from service.fusion import Prediction
-from service.knowledge.base import Hit, KnowledgeBase
+from service.knowledge.base import KnowledgeBase
 from service.responder import IntentResponse, Reply, Source, TemplateResponder
 from service.settings import ResponderSettings
 from service.webhooks import WebhookNotifier
@@ -90,19 +90,20 @@ class Responder:
         seed = f"{request.conversation_id}:{request.turn}"
         slots = self.templates.slots(request.text)
         response = self._response_for(request.prediction)
-        if response is None or response.answer_from == "knowledge":
-            hits = await self._search(request.text)
+        knowledge = self.knowledge
+        wants_knowledge = response is None or response.answer_from == "knowledge"
+        if knowledge is not None and wants_knowledge and request.text.strip():
+            hits = await knowledge.search(request.text)
             if hits:
-                assert self.knowledge is not None
                 chunks = []
-                async for chunk in self.knowledge.answer(request.text, hits):
+                async for chunk in knowledge.answer(request.text, hits):
                     chunks.append(chunk)
                     yield ReplyChunk(chunk)
                 yield Reply(
                     "".join(chunks),
                     list(response.quick_replies) if response is not None else [],
                     answered_by="knowledge",
-                    sources=[Source(h.title, h.file, h.score) for h in self.knowledge.cited(hits)],
+                    sources=[Source(h.title, h.file, h.score) for h in knowledge.cited(hits)],
                     slots=slots,
                 )
                 return
@@ -117,11 +118,6 @@ class Responder:
         if prediction.out_of_scope:
             return None
         return self.templates.domain.intents.get(prediction.intent)
-
-    async def _search(self, text: str) -> list[Hit]:
-        if self.knowledge is None or not text.strip():
-            return []
-        return await self.knowledge.search(text)
 
     def _template_reply(
         self,
