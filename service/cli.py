@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +83,7 @@ def train(
     data: Path, out_dir: Path, epochs: int | None, seed: int | None, domain: Path | None
 ) -> None:
     """Train an intent model on DATA (JSONL or BANKING77-style CSV)."""
-    from service.responder import DOMAIN_FILE, Domain
+    from service.responder import Domain, copy_domain
     from service.training import TrainingOptions, train_from_file
 
     settings = _settings()
@@ -96,7 +95,7 @@ def train(
         data, out_dir, _registry(settings), options, cache_dir=settings.cache_dir
     )
     if domain is not None:
-        shutil.copyfile(domain, out_dir / DOMAIN_FILE)
+        copy_domain(domain, out_dir)
     metrics = result.metrics
     click.echo(
         f"Saved {out_dir}: {len(result.model.config.intents)} intents, "
@@ -171,6 +170,28 @@ def classify(text: str, model_dir: Path | None) -> None:
             click.echo(f"  {ranked.intent:<28} {ranked.confidence:.3f}")
 
     asyncio.run(run())
+
+
+@main.command()
+@click.argument("questions", nargs=-1)
+@click.option("--domain", type=click.Path(exists=True, path_type=Path), help="Domain file.")
+def knowledge(questions: tuple[str, ...], domain: Path | None) -> None:
+    """Build (or load) the knowledge index and show which entries answer QUESTIONS."""
+    from service.knowledge import open_knowledge_base
+    from service.responder import Domain
+    from service.runtime import domain_path
+
+    settings = _settings(domain_path=domain)
+    knowledge_base = open_knowledge_base(settings, Domain.load(domain_path(settings)))
+    if knowledge_base is None:
+        raise click.ClickException("No knowledge files: see the domain's `knowledge` section.")
+    for question in questions:
+        hits = asyncio.run(knowledge_base.search(question))
+        click.echo(f"{question}")
+        if not hits:
+            click.echo("  (nothing above the score threshold: the fallback answers)")
+        for hit in hits:
+            click.echo(f"  {hit.score:.3f}  {hit.title}  [{Path(hit.file).name}]")
 
 
 if __name__ == "__main__":

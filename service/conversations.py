@@ -18,6 +18,10 @@ class Turn:
     reply: str
     created_at: float
     timings_ms: dict[str, float] = field(default_factory=dict)
+    answered_by: str = "template"
+    """What produced the reply: template, knowledge, fallback or handoff."""
+    handoff: bool = False
+    """The conversation was flagged for a human at this turn."""
 
 
 class ConversationStore(Protocol):

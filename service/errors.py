@@ -6,7 +6,8 @@ Hierarchy::
     ├── ModelNotFoundError          no trained model where one was expected (503 when serving)
     ├── NotReadyError               models still loading (503)
     ├── RequestRejectedError        a request the client must change (4xx, status per instance)
-    └── DatasetError                a training or evaluation file cannot be read
+    ├── DatasetError                a training or evaluation file cannot be read
+    └── ConfigurationError          settings name something unusable (500)
 
 Plugin input errors (``plugins.errors.InputError``) are mapped beside these.
 """
@@ -45,3 +46,10 @@ class RequestRejectedError(FusionDeskError):
 class DatasetError(FusionDeskError):
     code = "invalid_dataset"
     status = 422
+
+
+class ConfigurationError(FusionDeskError):
+    """Settings name something that cannot be used (a missing package, an unknown webhook)."""
+
+    code = "invalid_configuration"
+    status = 500

@@ -15,8 +15,10 @@ from service.demo import DEMO_DOMAIN
 from service.errors import NotReadyError
 from service.executor import Executor, InlineExecutor
 from service.fusion import IntentClassifier
+from service.knowledge import open_knowledge_base
+from service.replies import ReplyRequest, Responder
 from service.responder import DOMAIN_FILE, Domain, Reply, TemplateResponder
-from service.router import Router, Understanding
+from service.router import PartResult, Router, Understanding
 from service.settings import Settings
 
 
@@ -62,7 +64,8 @@ class Runtime:
         self.registry = registry
         self.executor = executor
         self.store = store
-        self.responder = TemplateResponder(Domain.load(domain_path(settings)))
+        self.domain = Domain.load(domain_path(settings))
+        self.responder = Responder(TemplateResponder(self.domain), settings.responder)
         self._router: Router | None = None
         self.load_error: str | None = None
 
@@ -86,12 +89,16 @@ class Runtime:
                 threshold=self.settings.confidence_threshold,
             )
             await self.executor.warm_up()
+            self.responder.knowledge = await asyncio.to_thread(
+                open_knowledge_base, self.settings, self.domain
+            )
         except Exception as error:
             self.load_error = str(error)
             raise
         self._router = Router(self.registry, self.executor, classifier)
 
     async def close(self) -> None:
+        await self.responder.aclose()
         await self.executor.close()
         await self.store.close()
 
@@ -101,16 +108,32 @@ class Runtime:
             raise NotReadyError(self.load_error or "Models are still loading; try again shortly.")
         return self._router
 
+    def reply_request(
+        self,
+        conversation_id: str,
+        parts: Sequence[Part],
+        understanding: Understanding,
+        history: Sequence[Turn],
+    ) -> ReplyRequest:
+        """What the responder needs for a message; ``responder.stream`` it to send chunks."""
+        return ReplyRequest(
+            understanding.prediction,
+            conversation_id,
+            turn=len(history),
+            text=message_text(parts, understanding.parts),
+            history=recent(history, self.settings.responder.context_turns),
+        )
+
     async def handle(
         self, conversation_id: str, parts: Sequence[Part], message_id: str | None = None
     ) -> HandledMessage:
         message_id = message_id or uuid.uuid4().hex
         understanding = await self.router.understand(parts)
         history = await self.store.turns(conversation_id)
-        reply = self.responder.respond(
-            understanding.prediction, conversation_id=conversation_id, turn=len(history)
-        )
         prediction = understanding.prediction
+        reply = await self.responder.respond(
+            self.reply_request(conversation_id, parts, understanding, history)
+        )
         turn = await self.store.append(
             conversation_id,
             Turn(
@@ -125,6 +148,24 @@ class Runtime:
                 reply=reply.text,
                 created_at=time.time(),
                 timings_ms=understanding.timings_ms,
+                answered_by=reply.answered_by,
+                handoff=reply.handoff,
             ),
         )
         return HandledMessage(conversation_id, message_id, understanding, reply, turn)
+
+
+def message_text(parts: Sequence[Part], results: Sequence[PartResult]) -> str:
+    """A message's words, for slots and knowledge search: typed text, transcripts, OCR text."""
+    words = [part.text for part in parts if part.text]
+    for result in results:
+        words.extend(
+            value
+            for key in ("transcript", "ocr_text")
+            if isinstance(value := result.details.get(key), str) and value
+        )
+    return "\n".join(words)
+
+
+def recent(history: Sequence[Turn], count: int) -> list[Turn]:
+    return list(history[-count:]) if count > 0 else []

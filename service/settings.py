@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,6 +19,62 @@ class Limits(BaseModel):
     max_body_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     max_parts: int = Field(default=8, ge=1)
     max_conversation_id_chars: int = Field(default=128, ge=8)
+
+
+class KnowledgeSettings(BaseModel):
+    """The knowledge base: FAQ/Markdown files answering what the reply templates don't."""
+
+    enabled: bool = True
+    paths: list[Path] = Field(
+        default_factory=list,
+        description="More knowledge files or globs, besides the domain's `knowledge` section.",
+    )
+    index_dir: Path | None = Field(
+        default=None, description="Where the vector index is kept; default HOME/knowledge."
+    )
+    top_k: int = Field(default=3, ge=1, le=20, description="Entries retrieved per question.")
+    score_threshold: float = Field(
+        default=0.3,
+        ge=-1.0,
+        le=1.0,
+        description="Least cosine similarity for an entry to answer; below it, the fallback.",
+    )
+
+
+class LLMSettings(BaseModel):
+    """An optional chat model that phrases knowledge answers (LangChain ``init_chat_model``).
+
+    Without one, answers are the cited entry's own text. The provider's LangChain package
+    must be installed (``langchain-openai`` for ``openai``, ``langchain-ollama`` for ``ollama``).
+    """
+
+    model: str = Field(description="Model name, e.g. `gpt-4o-mini` or `llama3.2`.")
+    provider: str = Field(default="openai", description="`openai` (or compatible), `ollama`...")
+    base_url: str | None = Field(default=None, description="Endpoint, e.g. a local server.")
+    api_key: SecretStr | None = None
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description='More arguments for the chat model class, e.g. `{"timeout": 30}`.',
+    )
+
+
+class ResponderSettings(BaseModel):
+    """Conversation context, handoff policy and webhooks of the responder."""
+
+    context_turns: int = Field(
+        default=6, ge=0, description="How many recent turns the responder sees."
+    )
+    handoff_after_failures: int = Field(
+        default=2, ge=1, description="Consecutive not-understood turns before a handoff."
+    )
+    handoff_webhook_url: str | None = Field(
+        default=None, description="POSTed a JSON event when a conversation is handed off."
+    )
+    webhooks: dict[str, str] = Field(
+        default_factory=dict, description="URLs of the domain's `webhook` actions, by name."
+    )
+    webhook_timeout_s: float = Field(default=5.0, gt=0)
 
 
 class Settings(BaseSettings):
@@ -58,6 +114,11 @@ class Settings(BaseSettings):
         description="Override the model's calibrated out-of-scope threshold.",
     )
     limits: Limits = Field(default_factory=Limits)
+    responder: ResponderSettings = Field(default_factory=ResponderSettings)
+    knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
+    llm: LLMSettings | None = Field(
+        default=None, description="Chat model for knowledge answers; none: extractive answers."
+    )
 
     @property
     def resolved_model_dir(self) -> Path:
@@ -66,3 +127,7 @@ class Settings(BaseSettings):
     @property
     def cache_dir(self) -> Path:
         return self.home / "cache"
+
+    @property
+    def knowledge_index_dir(self) -> Path:
+        return self.knowledge.index_dir or self.home / "knowledge"

@@ -89,6 +89,14 @@ class PartOut(BaseModel):
     details: dict[str, object]
 
 
+class SourceOut(BaseModel):
+    """A knowledge-base entry the reply quotes or draws from."""
+
+    title: str
+    file: str = Field(description="The knowledge file's name.")
+    score: float = Field(description="Cosine similarity between the message and the entry.")
+
+
 class MessageOut(BaseModel):
     conversation_id: str
     message_id: str
@@ -99,6 +107,10 @@ class MessageOut(BaseModel):
     reply: str
     quick_replies: list[str]
     handoff: bool
+    answered_by: str = Field(
+        default="template", description="template, knowledge, fallback or handoff."
+    )
+    sources: list[SourceOut] = Field(default_factory=list)
     parts: list[PartOut]
     timings_ms: dict[str, float]
 

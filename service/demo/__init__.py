@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from plugins import PluginRegistry
 from service.fusion.model import CONFIG_FILE
-from service.responder import DOMAIN_FILE
+from service.responder import copy_domain
 from service.training import TrainingOptions, train_from_file
 
 DEMO_DIR = Path(__file__).parent
@@ -29,5 +28,5 @@ def ensure_demo_model(
         cache_dir=cache_dir,
         progress=progress,
     )
-    shutil.copyfile(DEMO_DOMAIN, model_dir / DOMAIN_FILE)
+    copy_domain(DEMO_DOMAIN, model_dir)
     return True

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
@@ -17,6 +18,7 @@ from service.api.schemas import (
     MessageOut,
     PartOut,
     RankedIntentOut,
+    SourceOut,
 )
 from service.errors import RequestRejectedError
 from service.runtime import HandledMessage
@@ -148,6 +150,11 @@ def to_message_out(handled: HandledMessage) -> MessageOut:
         reply=handled.reply.text,
         quick_replies=handled.reply.quick_replies,
         handoff=handled.reply.handoff,
+        answered_by=handled.reply.answered_by,
+        sources=[
+            SourceOut(title=s.title, file=Path(s.file).name, score=s.score)
+            for s in handled.reply.sources
+        ],
         parts=[
             PartOut(type=p.type, plugin=p.plugin, slots=p.slots, details=p.details)
             for p in handled.understanding.parts
