@@ -13,6 +13,7 @@ import click
 
 from plugins import Part, PluginError, PluginRegistry
 from service.errors import FusionDeskError
+from service.scaffold.cli import plugin as plugin_group
 from service.settings import Settings
 
 
@@ -172,6 +173,8 @@ def classify(text: str, model_dir: Path | None) -> None:
 
     asyncio.run(run())
 
+
+main.add_command(plugin_group)
 
 if __name__ == "__main__":
     main()
