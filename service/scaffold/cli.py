@@ -31,6 +31,9 @@ def new(name: str, parent: Path, modality: str | None, part_type: str | None) ->
     target = scaffold_plugin(name, parent, modality=modality, part_type=part_type)
     click.echo(f"Created {target}")
     click.echo("Next:")
-    click.echo(f"  pip install -e {target}        # registers the plugin")
-    click.echo(f"  pytest {target / 'tests'}      # the SDK's contract tests and yours")
-    click.echo("  fusiondesk plugins               # lists it")
+    for command, why in (
+        (f"pip install -e {target}", "registers the plugin"),
+        (f"pytest {target}", "the SDK's contract tests and the plugin's own"),
+        ("fusiondesk plugins", "lists it"),
+    ):
+        click.echo(f"  {command:<60} # {why}")
