@@ -29,6 +29,9 @@ def _pip(*args: str) -> None:
 def editable_install(project: Path) -> Iterator[str]:
     """Install ``project`` in editable mode; yield its distribution name; uninstall it."""
     distribution = tomllib.loads((project / "pyproject.toml").read_text())["project"]["name"]
+    # A run killed before its clean-up leaves the package behind (pointing at a deleted temp
+    # dir for a scaffold); start from a clean venv whatever happened before.
+    _pip("uninstall", "-y", distribution)
     _pip("install", "--no-deps", "--no-build-isolation", "-e", str(project))
     try:
         yield distribution
