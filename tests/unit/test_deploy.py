@@ -178,26 +178,33 @@ def test_compose_variables_are_documented_in_env_example() -> None:
     assert used == compose_level
 
 
-def test_service_environments_are_valid_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_service_environments_and_examples_are_valid_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     executors = get_args(Settings.model_fields["executor"].annotation)
     for name, value in PENDING_VALUES:
         assert value not in executors, f"{name}={value} is valid now; drop it from PENDING_VALUES"
     environments = service_environments()
-    for service in BUILT_SERVICES:
-        dockerfile = DOCKER / f"{service}.Dockerfile"
-        environment = dockerfile_env(dockerfile) | environments[service]
-        for name in list(environment):
-            pending = name in PENDING_SETTINGS or (name, environment[name]) in PENDING_VALUES
-            if not name.startswith("FUSIONDESK_") or pending:
-                environment.pop(name)
-            else:
-                monkeypatch.setenv(name, environment[name])
-        try:
-            Settings(_env_file=None)  # type: ignore[call-arg]
-        except ValidationError as error:
-            pytest.fail(f"{service}: invalid settings {environment}: {error}")
-        for name in environment:
-            monkeypatch.delenv(name)
+    candidates = {
+        service: dockerfile_env(DOCKER / f"{service}.Dockerfile") | environments[service]
+        for service in BUILT_SERVICES
+    }
+    candidates[".env.example"] = {name: value for name, value in env_example().items() if value}
+    for source, environment in candidates.items():
+        checked = {
+            name: value
+            for name, value in environment.items()
+            if name.startswith("FUSIONDESK_")
+            and name not in PENDING_SETTINGS
+            and (name, value) not in PENDING_VALUES
+        }
+        with monkeypatch.context() as patch:
+            for name, value in checked.items():
+                patch.setenv(name, value)
+            try:
+                Settings(_env_file=None)  # type: ignore[call-arg]
+            except ValidationError as error:
+                pytest.fail(f"{source}: invalid settings {checked}: {error}")
 
 
 def test_containers_run_fusiondesk_commands_the_cli_accepts() -> None:
