@@ -12,6 +12,7 @@ import click
 
 from plugins import Part, PluginError, PluginRegistry
 from service.errors import FusionDeskError
+from service.scaffold.cli import plugin as plugin_group
 from service.settings import Settings
 
 
@@ -193,6 +194,8 @@ def knowledge(questions: tuple[str, ...], domain: Path | None) -> None:
         for hit in hits:
             click.echo(f"  {hit.score:.3f}  {hit.title}  [{Path(hit.file).name}]")
 
+
+main.add_command(plugin_group)
 
 if __name__ == "__main__":
     main()
