@@ -107,32 +107,35 @@ async def _read_form(request: Request, max_parts: int) -> tuple[MessageEnvelope,
     """Form fields ``conversation_id``, ``message_id``, ``text`` and ``message`` (JSON with
     further parts); every uploaded file becomes a part whose type is its field name."""
     form = await request.form(max_files=max_parts, max_fields=max_parts + 8)
-    fields: dict[str, Any] = {}
-    if isinstance(message := form.get("message"), str):
-        try:
-            fields = json.loads(message)
-        except json.JSONDecodeError as error:
-            raise RequestRejectedError("Field 'message' is not valid JSON.") from error
-        if not isinstance(fields, dict):
-            raise RequestRejectedError("Field 'message' must be a JSON object.")
-    for name in ("conversation_id", "message_id"):
-        if isinstance(value := form.get(name), str):
-            fields[name] = value
-    if isinstance(text := form.get("text"), str):
-        fields["parts"] = [*fields.get("parts", []), {"type": "text", "text": text}]
-    envelope = _validate(MessageEnvelope, fields)
-    parts = [part.to_part() for part in envelope.parts]
-    for name, value in form.multi_items():
-        if isinstance(value, UploadFile):
-            parts.append(
-                Part(
-                    type=name,
-                    data=await value.read(),
-                    media_type=value.content_type,
-                    filename=value.filename,
+    try:
+        fields: dict[str, Any] = {}
+        if isinstance(message := form.get("message"), str):
+            try:
+                fields = json.loads(message)
+            except json.JSONDecodeError as error:
+                raise RequestRejectedError("Field 'message' is not valid JSON.") from error
+            if not isinstance(fields, dict):
+                raise RequestRejectedError("Field 'message' must be a JSON object.")
+        for name in ("conversation_id", "message_id"):
+            if isinstance(value := form.get(name), str):
+                fields[name] = value
+        if isinstance(text := form.get("text"), str):
+            fields["parts"] = [*fields.get("parts", []), {"type": "text", "text": text}]
+        envelope = _validate(MessageEnvelope, fields)
+        parts = [part.to_part() for part in envelope.parts]
+        for name, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                parts.append(
+                    Part(
+                        type=name,
+                        data=await value.read(),
+                        media_type=value.content_type,
+                        filename=value.filename,
+                    )
                 )
-            )
-    return envelope, parts
+        return envelope, parts
+    finally:
+        await form.close()  # uploads spooled to temporary files
 
 
 def to_message_out(handled: HandledMessage) -> MessageOut:
