@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -74,19 +75,37 @@ def test_rate_limits_are_shared_through_redis(redis_url: str) -> None:
     asyncio.run(run())
 
 
-@pytest.fixture(scope="module")
-def redis_env(redis_url: str) -> dict[str, str]:
-    return {"FUSIONDESK_STORE": "redis", "FUSIONDESK_REDIS_URL": redis_url}
+class ApiPair:
+    """Two API processes on one Redis; either can be restarted."""
+
+    def __init__(self, model_dir: Path, logs: Path, env: dict[str, str]) -> None:
+        self._model_dir, self._logs, self._env = model_dir, logs, env
+        self._stacks = [contextlib.ExitStack(), contextlib.ExitStack()]
+        self.processes = [self._start(0), self._start(1)]
+
+    def _start(self, index: int) -> ApiProcess:
+        log = self._logs / f"api-{index}-{time.monotonic_ns()}.log"
+        return self._stacks[index].enter_context(running_api(self._model_dir, log, **self._env))
+
+    def restart(self, index: int) -> None:
+        self._stacks[index].close()
+        self.processes[index] = self._start(index)
+
+    def stop(self) -> None:
+        for stack in self._stacks:
+            stack.close()
 
 
 @pytest.fixture(scope="module")
-def two_apis(
-    demo_model_dir: Path, redis_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[ApiProcess, ApiProcess]]:
-    logs = tmp_path_factory.mktemp("api-logs")
-    with running_api(demo_model_dir, logs / "a.log", **redis_env) as first:
-        with running_api(demo_model_dir, logs / "b.log", **redis_env) as second:
-            yield first, second
+def apis(
+    demo_model_dir: Path, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ApiPair]:
+    env = {"FUSIONDESK_STORE": "redis", "FUSIONDESK_REDIS_URL": redis_url}
+    pair = ApiPair(demo_model_dir, tmp_path_factory.mktemp("api-logs"), env)
+    try:
+        yield pair
+    finally:
+        pair.stop()
 
 
 def _send(url: str, conversation_id: str, token: str, message_id: str, text: str) -> None:
@@ -103,10 +122,8 @@ def _send(url: str, conversation_id: str, token: str, message_id: str, text: str
     assert response.status_code == 200, response.text
 
 
-def test_two_processes_keep_one_conversation_in_order(
-    two_apis: tuple[ApiProcess, ApiProcess],
-) -> None:
-    first, second = two_apis
+def test_two_processes_keep_one_conversation_in_order(apis: ApiPair) -> None:
+    first, second = apis.processes
     created = httpx.post(f"{first.url}/v1/conversations").json()
     conversation_id, token = created["conversation_id"], created["token"]
     clients, messages = 6, 5
@@ -136,25 +153,23 @@ def test_two_processes_keep_one_conversation_in_order(
     assert [t["message_id"] for t in body["turns"] if t["role"] == "bot"] == ids
 
 
-def test_history_survives_an_api_restart(
-    demo_model_dir: Path, redis_env: dict[str, str], tmp_path: Path
-) -> None:
-    with running_api(demo_model_dir, tmp_path / "before.log", **redis_env) as api:
-        created = httpx.post(f"{api.url}/v1/conversations").json()
-        conversation_id, token = created["conversation_id"], created["token"]
-        _send(api.url, conversation_id, token, "r1", "where is my parcel")
-        _send(api.url, conversation_id, token, "r2", "the parcel arrived damaged")
-    with running_api(demo_model_dir, tmp_path / "after.log", **redis_env) as api:
-        headers = {"Authorization": f"Bearer {token}"}
-        body = httpx.get(f"{api.url}/v1/conversations/{conversation_id}", headers=headers).json()
-        assert [(t["message_id"], t["role"]) for t in body["turns"]] == [
-            ("r1", "customer"), ("r1", "bot"), ("r2", "customer"), ("r2", "bot"),
-        ]  # fmt: skip
-        assert body["turns"][0]["intent"] == "order_status"
-        assert body["turns"][2]["intent"] == "damaged_item"
-        # The token still guards it after the restart.
-        stranger = httpx.get(f"{api.url}/v1/conversations/{conversation_id}")
-        assert stranger.status_code == 404
-        _send(api.url, conversation_id, token, "r3", "I want a refund")
-        body = httpx.get(f"{api.url}/v1/conversations/{conversation_id}", headers=headers).json()
-        assert [t["sequence"] for t in body["turns"] if t["role"] == "customer"] == [1, 2, 3]
+def test_history_survives_an_api_restart(apis: ApiPair) -> None:
+    api = apis.processes[0]
+    created = httpx.post(f"{api.url}/v1/conversations").json()
+    conversation_id, token = created["conversation_id"], created["token"]
+    _send(api.url, conversation_id, token, "r1", "where is my parcel")
+    _send(api.url, conversation_id, token, "r2", "the parcel arrived damaged")
+    apis.restart(0)
+    api = apis.processes[0]
+    headers = {"Authorization": f"Bearer {token}"}
+    body = httpx.get(f"{api.url}/v1/conversations/{conversation_id}", headers=headers).json()
+    assert [(t["message_id"], t["role"]) for t in body["turns"]] == [
+        ("r1", "customer"), ("r1", "bot"), ("r2", "customer"), ("r2", "bot"),
+    ]  # fmt: skip
+    assert body["turns"][0]["intent"] == "order_status"
+    assert body["turns"][2]["intent"] == "damaged_item"
+    # The token still guards it after the restart.
+    assert httpx.get(f"{api.url}/v1/conversations/{conversation_id}").status_code == 404
+    _send(api.url, conversation_id, token, "r3", "I want a refund")
+    body = httpx.get(f"{api.url}/v1/conversations/{conversation_id}", headers=headers).json()
+    assert [t["sequence"] for t in body["turns"] if t["role"] == "customer"] == [1, 2, 3]
