@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from service.errors import NotReadyError
 from service.executor import Executor, InlineExecutor
 from service.fusion import IntentClassifier
 from service.knowledge import open_knowledge_base
+from service.ratelimit import InMemoryRateLimiter, RateLimiter
 from service.replies import ReplyRequest, Responder
 from service.responder import DOMAIN_FILE, Domain, Reply, TemplateResponder
 from service.router import PartResult, Router, Understanding
@@ -35,6 +36,29 @@ def build_executor(settings: Settings, registry: PluginRegistry) -> Executor:
     return InlineExecutor(registry)
 
 
+def build_stores(settings: Settings) -> tuple[ConversationStore, RateLimiter]:
+    """Conversation history and rate limits: in this process, or shared through Redis."""
+    options = settings.conversations
+    if settings.store == "redis":
+        from redis.asyncio import Redis
+
+        from service.ratelimit import RedisRateLimiter
+        from service.redis_store import RedisConversationStore
+
+        redis = Redis.from_url(settings.redis_url)
+        store = RedisConversationStore(
+            redis,
+            max_turns=options.max_turns,
+            ttl_seconds=options.ttl_seconds,
+            lock_timeout_seconds=options.lock_timeout_seconds,
+        )
+        return store, RedisRateLimiter(redis)
+    memory = InMemoryConversationStore(
+        max_turns=options.max_turns, lock_timeout_seconds=options.lock_timeout_seconds
+    )
+    return memory, InMemoryRateLimiter()
+
+
 def domain_path(settings: Settings) -> Path:
     """The settings' domain file, else the one saved beside the model, else the demo's."""
     if settings.domain_path is not None:
@@ -52,6 +76,10 @@ class HandledMessage:
     turn: int
 
 
+OnUnderstood = Callable[[Understanding], Awaitable[None]]
+"""Called once the parts are understood, before the reply is made (real-time transcripts)."""
+
+
 class Runtime:
     def __init__(
         self,
@@ -59,11 +87,13 @@ class Runtime:
         registry: PluginRegistry,
         executor: Executor,
         store: ConversationStore,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.settings = settings
         self.registry = registry
         self.executor = executor
         self.store = store
+        self.limiter = limiter or InMemoryRateLimiter()
         self.domain = Domain.load(domain_path(settings))
         self.responder = Responder(TemplateResponder(self.domain), settings.responder)
         self._router: Router | None = None
@@ -72,9 +102,8 @@ class Runtime:
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
         registry = build_registry(settings)
-        return cls(
-            settings, registry, build_executor(settings, registry), InMemoryConversationStore()
-        )
+        store, limiter = build_stores(settings)
+        return cls(settings, registry, build_executor(settings, registry), store, limiter)
 
     @property
     def ready(self) -> bool:
@@ -114,58 +143,102 @@ class Runtime:
         parts: Sequence[Part],
         understanding: Understanding,
         history: Sequence[Turn],
+        turn: int,
     ) -> ReplyRequest:
         """What the responder needs for a message; ``responder.stream`` it to send chunks."""
         return ReplyRequest(
             understanding.prediction,
             conversation_id,
-            turn=len(history),
+            turn=turn,
             text=message_text(parts, understanding.parts),
-            history=recent(history, self.settings.responder.context_turns),
+            history=list(history),
         )
 
     async def handle(
-        self, conversation_id: str, parts: Sequence[Part], message_id: str | None = None
+        self,
+        conversation_id: str,
+        parts: Sequence[Part],
+        message_id: str | None = None,
+        *,
+        on_understood: OnUnderstood | None = None,
     ) -> HandledMessage:
+        """Understand a message and reply, one message of a conversation at a time (across
+        API processes with the Redis store), so each reply sees every earlier turn."""
         message_id = message_id or uuid.uuid4().hex
-        understanding = await self.router.understand(parts)
-        history = await self.store.turns(conversation_id)
-        prediction = understanding.prediction
-        reply = await self.responder.respond(
-            self.reply_request(conversation_id, parts, understanding, history)
-        )
-        turn = await self.store.append(
-            conversation_id,
-            Turn(
-                message_id=message_id,
-                parts=[
-                    {"type": r.type, "plugin": r.plugin, "details": r.details}
-                    for r in understanding.parts
-                ],
-                intent=prediction.intent,
-                confidence=prediction.confidence,
-                out_of_scope=prediction.out_of_scope,
-                reply=reply.text,
-                created_at=time.time(),
-                timings_ms=understanding.timings_ms,
-                answered_by=reply.answered_by,
-                handoff=reply.handoff,
-            ),
-        )
+        async with self.store.lock(conversation_id):
+            created_at = time.time()
+            understanding = await self.router.understand(parts)
+            if on_understood is not None:
+                await on_understood(understanding)
+            sequence = await self.store.count(conversation_id) + 1
+            history = await self.store.turns(
+                conversation_id, last=self.settings.responder.context_turns
+            )
+            reply = await self.responder.respond(
+                self.reply_request(conversation_id, parts, understanding, history, sequence - 1)
+            )
+            turn = await self.store.append(
+                conversation_id,
+                _record(message_id, sequence, parts, understanding, reply, created_at),
+            )
         return HandledMessage(conversation_id, message_id, understanding, reply, turn)
+
+
+TRANSCRIPT_DETAIL = "transcript"
+OCR_DETAIL = "ocr"
 
 
 def message_text(parts: Sequence[Part], results: Sequence[PartResult]) -> str:
     """A message's words, for slots and knowledge search: typed text, transcripts, OCR text."""
     words = [part.text for part in parts if part.text]
-    for result in results:
-        words.extend(
-            value
-            for key in ("transcript", "ocr_text")
-            if isinstance(value := result.details.get(key), str) and value
-        )
+    for key in (TRANSCRIPT_DETAIL, OCR_DETAIL):
+        words.extend(text for result in results if (text := detail_text(result.details, key)))
     return "\n".join(words)
 
 
-def recent(history: Sequence[Turn], count: int) -> list[Turn]:
-    return list(history[-count:]) if count > 0 else []
+def _record(
+    message_id: str,
+    sequence: int,
+    parts: Sequence[Part],
+    understanding: Understanding,
+    reply: Reply,
+    created_at: float,
+) -> Turn:
+    prediction = understanding.prediction
+    return Turn(
+        message_id=message_id,
+        sequence=sequence,
+        text=" ".join(p.text for p in parts if p.type == "text" and p.text) or None,
+        parts=[
+            {"type": r.type, "plugin": r.plugin, "details": r.details} for r in understanding.parts
+        ],
+        transcript=_joined_detail(understanding, TRANSCRIPT_DETAIL),
+        language=_joined_detail(understanding, "language"),
+        ocr=_joined_detail(understanding, OCR_DETAIL),
+        intent=prediction.intent,
+        confidence=prediction.confidence,
+        out_of_scope=prediction.out_of_scope,
+        reply=reply.text,
+        quick_replies=list(reply.quick_replies),
+        handoff=reply.handoff,
+        answered_by=reply.answered_by,
+        created_at=created_at,
+        replied_at=time.time(),
+        timings_ms=understanding.timings_ms,
+    )
+
+
+def detail_text(details: dict[str, object], key: str) -> str | None:
+    """A part's text detail: a string, a list of strings, or ``{"text": ...}`` (OCR)."""
+    value = details.get(key)
+    if isinstance(value, dict):
+        value = value.get("text")
+    if isinstance(value, list):
+        value = " ".join(str(item) for item in value)
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _joined_detail(understanding: Understanding, key: str) -> str | None:
+    """A text detail of all parts (voice transcripts, images' OCR text), joined."""
+    found = [text for part in understanding.parts if (text := detail_text(part.details, key))]
+    return " ".join(found) or None

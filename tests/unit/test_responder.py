@@ -330,18 +330,15 @@ def test_a_failing_webhook_is_logged_and_never_breaks_or_delays_the_reply(
     assert "s3cret" not in record.getMessage()
 
 
-def test_the_responder_reads_typed_spoken_and_pictured_words_and_recent_turns() -> None:
+def test_the_responder_reads_typed_spoken_and_pictured_words() -> None:
     from plugins import Part
     from service.router import PartResult
-    from service.runtime import message_text, recent
+    from service.runtime import message_text
 
     parts = [Part("text", text="order #12345"), Part("audio", data=b"..."), Part("image")]
     results = [
         PartResult("text", "text", ["text"], {}),
         PartResult("audio", "voice", ["speech"], {"transcript": "it never arrived"}),
-        PartResult("image", "image", ["pixels"], {"ocr_text": "Invoice 98765", "width": 10}),
+        PartResult("image", "image", ["pixels"], {"ocr": {"text": "Invoice 98765"}, "width": 10}),
     ]
     assert message_text(parts, results) == "order #12345\nit never arrived\nInvoice 98765"
-    turns = [turn_answered_by(kind) for kind in ("template", "fallback", "knowledge")]
-    assert recent(turns, 2) == turns[1:]
-    assert recent(turns, 0) == []

@@ -11,8 +11,8 @@ from starlette.datastructures import UploadFile
 
 from plugins import Part
 from service.api.deps import RuntimeDep
+from service.api.openapi import AUTH_ERRORS, error_responses
 from service.api.schemas import (
-    ErrorOut,
     MessageEnvelope,
     MessageIn,
     MessageOut,
@@ -20,20 +20,14 @@ from service.api.schemas import (
     RankedIntentOut,
     SourceOut,
 )
+from service.api.security import ChatPrincipal, authorize_conversation, conversation_token
 from service.errors import RequestRejectedError
+from service.observability import record_message
 from service.runtime import HandledMessage
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorOut, "description": description}
-    for status, description in {
-        413: "Body, part or media over a size limit",
-        415: "Unsupported content or media type",
-        422: "Invalid message or part",
-        503: "Models still loading (see Retry-After)",
-    }.items()
-}
+ERRORS = error_responses(*AUTH_ERRORS, 404, 413, 415, 422, 503)
 
 FORM_TYPES = {"multipart/form-data", "application/x-www-form-urlencoded"}
 MULTIPART_SCHEMA = {
@@ -65,7 +59,9 @@ MULTIPART_SCHEMA = {
         }
     },
 )
-async def post_message(request: Request, runtime: RuntimeDep) -> MessageOut:
+async def post_message(
+    request: Request, runtime: RuntimeDep, principal: ChatPrincipal
+) -> MessageOut:
     limits = runtime.settings.limits
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in FORM_TYPES:
@@ -88,8 +84,13 @@ async def post_message(request: Request, runtime: RuntimeDep) -> MessageOut:
             code="too_many_parts",
             status=413,
         )
+    await authorize_conversation(
+        runtime, envelope.conversation_id, principal, conversation_token(request), create=True
+    )
     handled = await runtime.handle(envelope.conversation_id, parts, envelope.message_id)
-    return to_message_out(handled)
+    out = to_message_out(handled)
+    record_message("http", out.intent, out_of_scope=out.out_of_scope, handoff=out.handoff)
+    return out
 
 
 Envelope = TypeVar("Envelope", bound=MessageEnvelope)
@@ -108,32 +109,35 @@ async def _read_form(request: Request, max_parts: int) -> tuple[MessageEnvelope,
     """Form fields ``conversation_id``, ``message_id``, ``text`` and ``message`` (JSON with
     further parts); every uploaded file becomes a part whose type is its field name."""
     form = await request.form(max_files=max_parts, max_fields=max_parts + 8)
-    fields: dict[str, Any] = {}
-    if isinstance(message := form.get("message"), str):
-        try:
-            fields = json.loads(message)
-        except json.JSONDecodeError as error:
-            raise RequestRejectedError("Field 'message' is not valid JSON.") from error
-        if not isinstance(fields, dict):
-            raise RequestRejectedError("Field 'message' must be a JSON object.")
-    for name in ("conversation_id", "message_id"):
-        if isinstance(value := form.get(name), str):
-            fields[name] = value
-    if isinstance(text := form.get("text"), str):
-        fields["parts"] = [*fields.get("parts", []), {"type": "text", "text": text}]
-    envelope = _validate(MessageEnvelope, fields)
-    parts = [part.to_part() for part in envelope.parts]
-    for name, value in form.multi_items():
-        if isinstance(value, UploadFile):
-            parts.append(
-                Part(
-                    type=name,
-                    data=await value.read(),
-                    media_type=value.content_type,
-                    filename=value.filename,
+    try:
+        fields: dict[str, Any] = {}
+        if isinstance(message := form.get("message"), str):
+            try:
+                fields = json.loads(message)
+            except json.JSONDecodeError as error:
+                raise RequestRejectedError("Field 'message' is not valid JSON.") from error
+            if not isinstance(fields, dict):
+                raise RequestRejectedError("Field 'message' must be a JSON object.")
+        for name in ("conversation_id", "message_id"):
+            if isinstance(value := form.get(name), str):
+                fields[name] = value
+        if isinstance(text := form.get("text"), str):
+            fields["parts"] = [*fields.get("parts", []), {"type": "text", "text": text}]
+        envelope = _validate(MessageEnvelope, fields)
+        parts = [part.to_part() for part in envelope.parts]
+        for name, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                parts.append(
+                    Part(
+                        type=name,
+                        data=await value.read(),
+                        media_type=value.content_type,
+                        filename=value.filename,
+                    )
                 )
-            )
-    return envelope, parts
+        return envelope, parts
+    finally:
+        await form.close()  # uploads spooled to temporary files
 
 
 def to_message_out(handled: HandledMessage) -> MessageOut:
