@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import shutil
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import click
 
 from plugins import Part, PluginError, PluginRegistry
 from service.errors import FusionDeskError
+from service.observability import configure_logging
 from service.settings import Settings
 
 
@@ -61,7 +63,36 @@ def serve(host: str | None, port: int | None, model_dir: Path | None) -> None:
         if ensure_demo_model(target, _registry(settings), settings.cache_dir):
             click.echo("Trained the demo model.")
     click.echo(f"fusiondesk on http://{settings.host}:{settings.port} (docs at /docs)")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    configure_logging(settings.log_format)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,  # our handler: JSON lines with request ids, secrets masked
+        access_log=False,  # uvicorn's would log query strings (?key=, ?token=)
+        ws_max_size=settings.limits.max_body_bytes,
+    )
+
+
+@main.group()
+def keys() -> None:
+    """API keys: settings hold only their sha256."""
+
+
+@keys.command("new")
+@click.option("--name", required=True, help="Shown in logs and metrics.")
+@click.option(
+    "--scope", "scopes", multiple=True, type=click.Choice(["chat", "admin"]), default=["chat"]
+)
+@click.option("--public", is_flag=True, help="A chat widget key, limited to its conversations.")
+def new_key(name: str, scopes: tuple[str, ...], public: bool) -> None:
+    """Make a random key; prints it once and the entry for FUSIONDESK_AUTH__API_KEYS."""
+    from service.api.security import sha256_hex
+
+    key = secrets.token_urlsafe(32)
+    entry = {"name": name, "sha256": sha256_hex(key), "scopes": list(scopes), "public": public}
+    click.echo(f"key: {key}")
+    click.echo(f"settings entry: {json.dumps(entry)}")
 
 
 @main.command()

@@ -6,6 +6,10 @@ Hierarchy::
     ├── ModelNotFoundError          no trained model where one was expected (503 when serving)
     ├── NotReadyError               models still loading (503)
     ├── RequestRejectedError        a request the client must change (4xx, status per instance)
+    ├── UnauthorizedError           no API key, or an unknown one (401)
+    ├── ForbiddenError              the key lacks the scope the route needs (403)
+    ├── ConversationNotFoundError   no such conversation, or not the caller's (404)
+    ├── RateLimitedError            over a rate limit (429, with Retry-After)
     └── DatasetError                a training or evaluation file cannot be read
 
 Plugin input errors (``plugins.errors.InputError``) are mapped beside these.
@@ -40,6 +44,33 @@ class NotReadyError(FusionDeskError):
 class RequestRejectedError(FusionDeskError):
     code = "invalid_request"
     status = 422
+
+
+class UnauthorizedError(FusionDeskError):
+    code = "unauthorized"
+    status = 401
+
+
+class ForbiddenError(FusionDeskError):
+    code = "forbidden"
+    status = 403
+
+
+class ConversationNotFoundError(FusionDeskError):
+    """Also answers for a conversation that exists but is not the caller's, so that ids cannot
+    be probed."""
+
+    code = "not_found"
+    status = 404
+
+
+class RateLimitedError(FusionDeskError):
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after_seconds: float) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
 
 
 class DatasetError(FusionDeskError):

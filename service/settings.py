@@ -21,6 +21,43 @@ class Limits(BaseModel):
     max_conversation_id_chars: int = Field(default=128, ge=8)
 
 
+class ApiKey(BaseModel):
+    """One API key, stored as the sha256 of the key (``fusiondesk keys new`` prints both)."""
+
+    name: str = Field(min_length=1, max_length=64, description="Shown in logs and metrics.")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Hex sha256 of the key.")
+    scopes: list[Literal["chat", "admin"]] = Field(default=["chat"], min_length=1)
+    public: bool = Field(
+        default=False,
+        description="A widget key shipped to browsers: chat only, on conversations it created.",
+    )
+
+
+class Auth(BaseModel):
+    """Who may call the API. Off by default (embedded/dev): no key needed."""
+
+    required: bool = False
+    api_keys: list[ApiKey] = Field(default_factory=list)
+
+
+class RateLimits(BaseModel):
+    """Requests (and WebSocket messages) per minute; 0 turns a limit off."""
+
+    per_key_per_minute: int = Field(default=600, ge=0)
+    per_ip_per_minute: int = Field(default=300, ge=0)
+
+
+class ConversationSettings(BaseModel):
+    """How long and how much conversation history is kept, and what the responder sees."""
+
+    max_turns: int = Field(default=200, ge=1, description="Turns kept per conversation.")
+    ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60, description="Redis history TTL.")
+    context_turns: int = Field(default=10, ge=0, description="Last turns given to the responder.")
+    lock_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Longest wait for, and hold of, a conversation's lock."
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="FUSIONDESK_",
@@ -58,6 +95,22 @@ class Settings(BaseSettings):
         description="Override the model's calibrated out-of-scope threshold.",
     )
     limits: Limits = Field(default_factory=Limits)
+    store: Literal["memory", "redis"] = Field(
+        default="memory", description="Conversation history and rate limits: here or in Redis."
+    )
+    redis_url: str = Field(
+        default="redis://127.0.0.1:6379/0", description="Used when store is 'redis'."
+    )
+    auth: Auth = Field(default_factory=Auth)
+    rate_limits: RateLimits = Field(default_factory=RateLimits)
+    conversations: ConversationSettings = Field(default_factory=ConversationSettings)
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the API (JSON list); '*' allows any.",
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="Log lines as JSON objects (with request ids) or plain text."
+    )
 
     @property
     def resolved_model_dir(self) -> Path:

@@ -8,10 +8,11 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from service.api.errors import install_error_handlers
-from service.api.middleware import BodySizeLimit
-from service.api.routes import health, messages
+from service.api.middleware import BodySizeLimit, RequestContext
+from service.api.routes import conversations, health, messages, metrics, realtime
 from service.runtime import Runtime
 from service.settings import Settings
 
@@ -44,8 +45,20 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.limits.max_body_bytes)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
+        expose_headers=["Retry-After", "X-Request-ID"],
+        max_age=600,
+    )
+    app.add_middleware(RequestContext)  # outermost: every response gets a request id
     app.include_router(health.router)
     app.include_router(messages.router)
+    app.include_router(conversations.router)
+    app.include_router(realtime.router)
+    app.include_router(metrics.router)
     return app
 
 

@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from plugins import InputError, InputTooLargeError, UnsupportedInputError
-from service.errors import FusionDeskError, NotReadyError
+from service.errors import FusionDeskError, NotReadyError, RateLimitedError
+from service.ratelimit import retry_after_header
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,11 @@ def input_error_status(error: InputError) -> int:
 
 async def _fusiondesk_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, FusionDeskError)
-    headers = {"Retry-After": RETRY_AFTER_SECONDS} if isinstance(error, NotReadyError) else None
+    headers = None
+    if isinstance(error, NotReadyError):
+        headers = {"Retry-After": RETRY_AFTER_SECONDS}
+    elif isinstance(error, RateLimitedError):
+        headers = {"Retry-After": retry_after_header(error.retry_after_seconds)}
     return error_response(error.status, error.code, error.message, headers)
 
 

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
+import time
+import uuid
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.observability import HTTP_LATENCY, HTTP_REQUESTS, request_id
+
+access_log = logging.getLogger("fusiondesk.access")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class BodySizeLimit:
@@ -63,3 +72,64 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+class RequestContext:
+    """Gives every request an id (the client's ``X-Request-ID`` when sane), returns it as a
+    header, logs one access line (path without the query string, which may hold a key or a
+    token) and records the Prometheus request count and latency per route template."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        offered = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        current = offered if _REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+        token = request_id.set(current)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", current.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if scope["type"] == "http":
+                self._observe(scope, status, time.perf_counter() - started)
+            request_id.reset(token)
+
+    @staticmethod
+    def _observe(scope: Scope, status: int, seconds: float) -> None:
+        route = scope.get("route")
+        # Route templates, not raw paths, keep the metric's label set small.
+        template = getattr(route, "path", None) or "unmatched"
+        method = scope["method"]
+        HTTP_REQUESTS.labels(method, template, str(status)).inc()
+        HTTP_LATENCY.labels(method, template).observe(seconds)
+        client = scope.get("client")
+        access_log.info(
+            "%s %s %d",
+            method,
+            scope["path"],
+            status,
+            extra={
+                "fields": {
+                    "method": method,
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 2),
+                    "client": client[0] if client else None,
+                }
+            },
+        )

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from service.api import create_app
 from service.settings import Settings
+from tests.integration.redis_server import redis_url  # noqa: F401  (a session fixture)
 
 
 @pytest.fixture(scope="session")

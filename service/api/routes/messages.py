@@ -10,28 +10,22 @@ from starlette.datastructures import UploadFile
 
 from plugins import Part
 from service.api.deps import RuntimeDep
+from service.api.openapi import AUTH_ERRORS, error_responses
 from service.api.schemas import (
-    ErrorOut,
     MessageEnvelope,
     MessageIn,
     MessageOut,
     PartOut,
     RankedIntentOut,
 )
+from service.api.security import ChatPrincipal, authorize_conversation, conversation_token
 from service.errors import RequestRejectedError
+from service.observability import record_message
 from service.runtime import HandledMessage
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorOut, "description": description}
-    for status, description in {
-        413: "Body, part or media over a size limit",
-        415: "Unsupported content or media type",
-        422: "Invalid message or part",
-        503: "Models still loading (see Retry-After)",
-    }.items()
-}
+ERRORS = error_responses(*AUTH_ERRORS, 404, 413, 415, 422, 503)
 
 FORM_TYPES = {"multipart/form-data", "application/x-www-form-urlencoded"}
 MULTIPART_SCHEMA = {
@@ -63,7 +57,9 @@ MULTIPART_SCHEMA = {
         }
     },
 )
-async def post_message(request: Request, runtime: RuntimeDep) -> MessageOut:
+async def post_message(
+    request: Request, runtime: RuntimeDep, principal: ChatPrincipal
+) -> MessageOut:
     limits = runtime.settings.limits
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in FORM_TYPES:
@@ -86,8 +82,13 @@ async def post_message(request: Request, runtime: RuntimeDep) -> MessageOut:
             code="too_many_parts",
             status=413,
         )
+    await authorize_conversation(
+        runtime, envelope.conversation_id, principal, conversation_token(request), create=True
+    )
     handled = await runtime.handle(envelope.conversation_id, parts, envelope.message_id)
-    return to_message_out(handled)
+    out = to_message_out(handled)
+    record_message("http", out.intent, out_of_scope=out.out_of_scope, handoff=out.handoff)
+    return out
 
 
 Envelope = TypeVar("Envelope", bound=MessageEnvelope)

@@ -1,0 +1,172 @@
+"""Bodies of the conversation endpoints (REST, WebSocket frames, server-sent events)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.api.schemas import CONVERSATION_ID_PATTERN, PartIn
+from service.conversations import Turn
+from service.runtime import HandledMessage
+
+TEXT_EXAMPLE: dict[str, Any] = {"type": "text", "text": "where is my parcel"}
+
+
+class ConversationCreated(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "conversation_id": "pV1bq3mE5pXcN0cV6mI0-w",
+                    "token": "3vYq3o0n8k2mH1pQ7yTtKx9w0bC4dE5fG6hI7jK8lM0",
+                }
+            ]
+        }
+    )
+
+    conversation_id: str = Field(description="Unguessable id of the new conversation.")
+    token: str = Field(
+        description="Proves the caller owns the conversation: send it as "
+        "`Authorization: Bearer <token>` (or `?token=` on WebSocket/SSE URLs)."
+    )
+
+
+class ChatMessageIn(BaseModel):
+    """A customer message on a conversation: the WebSocket frame and the SSE request body."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"type": "message", "message_id": "m1", "parts": [TEXT_EXAMPLE]}]
+        }
+    )
+
+    type: Literal["message"] = "message"
+    message_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        pattern=CONVERSATION_ID_PATTERN,
+        description="Client-chosen id, echoed in every event about this message.",
+    )
+    parts: list[PartIn] = Field(min_length=1)
+
+
+class TurnOut(BaseModel):
+    """One side of an exchange: the customer's message (with what was understood), or the
+    bot's reply to it. Both carry the customer message's ``message_id``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    message_id: str
+    role: Literal["customer", "bot"]
+    text: str | None = None
+    sequence: int = Field(description="1-based number of the exchange in the conversation.")
+    created_at: float
+    parts: list[dict[str, Any]] | None = None
+    transcript: str | None = None
+    language: str | None = None
+    ocr: str | None = None
+    intent: str | None = None
+    confidence: float | None = None
+    out_of_scope: bool | None = None
+    timings_ms: dict[str, float] | None = None
+    reply: str | None = None
+    quick_replies: list[str] | None = None
+    handoff: bool | None = None
+
+
+class ConversationOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "conversation_id": "pV1bq3mE5pXcN0cV6mI0-w",
+                    "handoff": False,
+                    "turns": [
+                        {
+                            "message_id": "m1",
+                            "role": "customer",
+                            "sequence": 1,
+                            "text": "where is my parcel",
+                            "parts": [{"type": "text", "plugin": "text", "details": {}}],
+                            "intent": "order_status",
+                            "confidence": 0.97,
+                            "out_of_scope": False,
+                            "created_at": 1764000000.0,
+                            "timings_ms": {"preprocess": 0.2, "encode": 9.1, "classify": 0.4},
+                        },
+                        {
+                            "message_id": "m1",
+                            "role": "bot",
+                            "sequence": 1,
+                            "text": "You can follow your order any time from 'My orders'.",
+                            "reply": "You can follow your order any time from 'My orders'.",
+                            "quick_replies": ["Track my order", "Talk to a person"],
+                            "handoff": False,
+                            "created_at": 1764000000.1,
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
+    conversation_id: str
+    handoff: bool = Field(description="Whether the conversation was handed to a person.")
+    turns: list[TurnOut]
+
+
+def turns_out(turns: list[Turn]) -> list[dict[str, Any]]:
+    """The stored turns as the API shows them: a customer entry and a bot entry per turn."""
+    shown: list[dict[str, Any]] = []
+    for turn in turns:
+        customer = TurnOut(
+            message_id=turn.message_id,
+            role="customer",
+            text=turn.text,
+            sequence=turn.sequence,
+            created_at=turn.created_at,
+            parts=turn.parts,
+            transcript=turn.transcript,
+            language=turn.language,
+            ocr=turn.ocr,
+            intent=turn.intent,
+            confidence=turn.confidence,
+            out_of_scope=turn.out_of_scope,
+            timings_ms=turn.timings_ms,
+        )
+        bot = TurnOut(
+            message_id=turn.message_id,
+            role="bot",
+            text=turn.reply,
+            reply=turn.reply,
+            sequence=turn.sequence,
+            created_at=turn.replied_at or turn.created_at,
+            quick_replies=turn.quick_replies,
+            handoff=turn.handoff,
+        )
+        shown += [customer.model_dump(exclude_none=True), bot.model_dump(exclude_none=True)]
+    return shown
+
+
+def reply_event(handled: HandledMessage) -> dict[str, Any]:
+    prediction = handled.understanding.prediction
+    return {
+        "event": "reply",
+        "message_id": handled.message_id,
+        "text": handled.reply.text,
+        "quick_replies": handled.reply.quick_replies,
+        "intent": prediction.intent,
+        "confidence": prediction.confidence,
+        "out_of_scope": prediction.out_of_scope,
+        "handoff": handled.reply.handoff,
+        "chunk": False,
+    }
+
+
+def error_event(code: str, message: str, message_id: str | None = None) -> dict[str, Any]:
+    event: dict[str, Any] = {"event": "error", "code": code, "message": message}
+    if message_id is not None:
+        event["message_id"] = message_id
+    return event

@@ -1,0 +1,134 @@
+"""Conversations: create one, read its history, chat on it by server-sent events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, status
+from fastapi.responses import StreamingResponse
+
+from service.api.chat import check_part_count, converse
+from service.api.conversation_schemas import (
+    ChatMessageIn,
+    ConversationCreated,
+    ConversationOut,
+    TurnOut,
+    turns_out,
+)
+from service.api.deps import RuntimeDep
+from service.api.openapi import AUTH_ERRORS, error_responses
+from service.api.schemas import CONVERSATION_ID_PATTERN
+from service.api.security import (
+    ChatPrincipal,
+    authorize_conversation,
+    conversation_token,
+    sha256_hex,
+)
+from service.conversations import ConversationMeta
+
+router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
+
+ConversationId = Annotated[str, Path(min_length=1, max_length=128, pattern=CONVERSATION_ID_PATTERN)]
+
+# Tasks handling SSE messages outlive a client that hangs up: the turn is still stored.
+_running: set[asyncio.Task[None]] = set()
+
+SSE_EXAMPLE = (
+    'event: received\ndata: {"event": "received", "message_id": "m1"}\n\n'
+    'event: typing\ndata: {"event": "typing"}\n\n'
+    'event: reply\ndata: {"event": "reply", "message_id": "m1", "text": "You can follow your '
+    'order from My orders.", "quick_replies": ["Track my order"], "intent": "order_status", '
+    '"confidence": 0.97, "out_of_scope": false, "handoff": false, "chunk": false}\n\n'
+)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Start a conversation; returns its id and the token that reads it",
+    response_model=ConversationCreated,
+    responses=error_responses(*AUTH_ERRORS),
+)
+async def create_conversation(runtime: RuntimeDep, principal: ChatPrincipal) -> ConversationCreated:
+    conversation_id, token = secrets.token_urlsafe(16), secrets.token_urlsafe(32)
+    meta = ConversationMeta(time.time(), token_sha256=sha256_hex(token), owner=principal.key_name)
+    await runtime.store.create(conversation_id, meta)
+    return ConversationCreated(conversation_id=conversation_id, token=token)
+
+
+@router.get(
+    "/{conversation_id}",
+    summary="A conversation's turns: parts, transcript/OCR, intent, reply, timings",
+    response_model=ConversationOut,
+    response_model_exclude_none=True,
+    responses=error_responses(*AUTH_ERRORS, 404),
+)
+async def read_conversation(
+    conversation_id: ConversationId,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: ChatPrincipal,
+) -> ConversationOut:
+    await authorize_conversation(
+        runtime, conversation_id, principal, conversation_token(request), create=False
+    )
+    turns = await runtime.store.turns(conversation_id)
+    return ConversationOut(
+        conversation_id=conversation_id,
+        handoff=any(turn.handoff for turn in turns),
+        turns=[TurnOut.model_validate(turn) for turn in turns_out(turns)],
+    )
+
+
+@router.post(
+    "/{conversation_id}/messages",
+    summary="Send a message; the events stream back as server-sent events (WebSocket fallback)",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "`received`, `transcript`, `typing`, `reply`, `handoff` or `error` "
+            "events, as on the WebSocket",
+            "content": {"text/event-stream": {"example": SSE_EXAMPLE}},
+        },
+        **error_responses(*AUTH_ERRORS, 404, 413, 415, 422),
+    },
+)
+async def send_message_sse(
+    conversation_id: ConversationId,
+    message: ChatMessageIn,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: ChatPrincipal,
+) -> StreamingResponse:
+    await authorize_conversation(
+        runtime, conversation_id, principal, conversation_token(request), create=True
+    )
+    parts = [part.to_part() for part in message.parts]
+    check_part_count(runtime, parts)
+    message_id = message.message_id or secrets.token_hex(8)
+    events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+
+    async def handle() -> None:
+        try:
+            await converse(runtime, conversation_id, message_id, parts, events.put, channel="sse")
+        finally:
+            await events.put(None)
+
+    task = asyncio.create_task(handle())
+    _running.add(task)
+    task.add_done_callback(_running.discard)
+    return StreamingResponse(
+        _event_stream(events),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _event_stream(events: asyncio.Queue[dict[str, Any] | None]) -> AsyncIterator[str]:
+    while (event := await events.get()) is not None:
+        yield f"event: {event['event']}\ndata: {json.dumps(event)}\n\n"

@@ -1,0 +1,171 @@
+"""Who is calling, what they may do, and how often.
+
+* API keys come as ``X-API-Key`` (or ``?key=`` on WebSocket/SSE URLs, which browsers cannot
+  give headers) and are compared by their sha256, the only form settings hold.
+* Scopes: ``chat`` (send messages, read one's own conversations) and ``admin`` (everything,
+  including ``/v1/admin/*``). A *public* key (the chat widget's) may only chat on
+  conversations it created.
+* A conversation made by ``POST /v1/conversations`` has a token; reading or chatting on it
+  needs that token (``Authorization: Bearer``, or ``?token=``) or an admin key. Anything else
+  answers 404, never 403, so conversation ids cannot be probed.
+* With ``auth.required`` off (the embedded default) no key is needed and every caller has
+  every scope; conversation tokens are still checked.
+* Every authenticated request counts against its IP's and its key's rate limits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
+
+from service.conversations import ConversationMeta
+from service.errors import (
+    ConversationNotFoundError,
+    ForbiddenError,
+    RateLimitedError,
+    UnauthorizedError,
+)
+from service.observability import RATE_LIMITED
+from service.runtime import Runtime
+from service.settings import ApiKey
+
+CHAT, ADMIN = "chat", "admin"
+
+
+def sha256_hex(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller: an API key's name and scopes, or anonymous when auth is off."""
+
+    ip: str
+    key_name: str | None = None
+    scopes: frozenset[str] = frozenset({CHAT, ADMIN})
+    public: bool = False
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN in self.scopes
+
+
+def _runtime(connection: HTTPConnection) -> Runtime:
+    runtime: Runtime = connection.app.state.runtime
+    return runtime
+
+
+def _find_key(keys: list[ApiKey], presented: str) -> ApiKey | None:
+    digest = sha256_hex(presented)
+    for key in keys:
+        if hmac.compare_digest(key.sha256, digest):
+            return key
+    return None
+
+
+async def authenticate(connection: HTTPConnection) -> Principal:
+    """The caller, after its rate limits; raises 401 for a missing (when required) or unknown
+    key and 429 past a limit. Works for HTTP requests and WebSockets alike."""
+    runtime = _runtime(connection)
+    auth = runtime.settings.auth
+    ip = connection.client.host if connection.client else "unknown"
+    presented = connection.headers.get("x-api-key") or connection.query_params.get("key")
+    principal = Principal(ip=ip)
+    if presented:
+        key = _find_key(auth.api_keys, presented)
+        if key is None:
+            raise UnauthorizedError("Unknown API key.")
+        principal = Principal(ip, key.name, frozenset(key.scopes), key.public)
+    elif auth.required:
+        raise UnauthorizedError("An API key is required: send it in the X-API-Key header.")
+    await enforce_rate_limits(runtime, principal)
+    return principal
+
+
+async def enforce_rate_limits(runtime: Runtime, principal: Principal) -> None:
+    """Counts one request (or WebSocket message) against the IP's and the key's limits."""
+    limits = runtime.settings.rate_limits
+    buckets = [("ip", f"ip:{principal.ip}", limits.per_ip_per_minute)]
+    if principal.key_name is not None:
+        buckets.append(("key", f"key:{principal.key_name}", limits.per_key_per_minute))
+    for scope, bucket, limit in buckets:
+        if limit <= 0:
+            continue
+        wait = await runtime.limiter.hit(bucket, limit)
+        if wait is not None:
+            RATE_LIMITED.labels(scope).inc()
+            raise RateLimitedError(
+                f"Rate limit of {limit} requests per minute per {scope} reached.",
+                retry_after_seconds=wait,
+            )
+
+
+async def _with_scope(request: Request, scope: str) -> Principal:
+    principal = await authenticate(request)
+    if scope not in principal.scopes:
+        raise ForbiddenError(f"This API key lacks the {scope!r} scope.")
+    return principal
+
+
+async def require_chat(request: Request) -> Principal:
+    """Dependency: a caller allowed to chat (any key when auth is on; anyone when off)."""
+    return await _with_scope(request, CHAT)
+
+
+async def require_admin(request: Request) -> Principal:
+    """Dependency of every ``/v1/admin/*`` route: ``dependencies=[Depends(require_admin)]``."""
+    return await _with_scope(request, ADMIN)
+
+
+ChatPrincipal = Annotated[Principal, Depends(require_chat)]
+AdminPrincipal = Annotated[Principal, Depends(require_admin)]
+
+
+def conversation_token(connection: HTTPConnection) -> str | None:
+    """The conversation token: ``Authorization: Bearer <token>`` or ``?token=``."""
+    header = connection.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return connection.query_params.get("token") or None
+
+
+def may_use(
+    meta: ConversationMeta, principal: Principal, token: str | None, auth_required: bool
+) -> bool:
+    if principal.is_admin and principal.key_name is not None:
+        return True
+    if meta.token_sha256 is not None:
+        return token is not None and hmac.compare_digest(meta.token_sha256, sha256_hex(token))
+    # A conversation without a token (made by POST /v1/messages) belongs to the key that made
+    # it; with auth off, to everyone.
+    if principal.public:
+        return False
+    return not auth_required or principal.key_name == meta.owner
+
+
+async def authorize_conversation(
+    runtime: Runtime,
+    conversation_id: str,
+    principal: Principal,
+    token: str | None,
+    *,
+    create: bool,
+) -> ConversationMeta:
+    """The conversation's owner record if the caller may use it, else 404. With ``create``, a
+    conversation that does not exist yet is made for the caller (never for a public key: it
+    must create conversations with POST /v1/conversations and use their tokens)."""
+    store = runtime.store
+    meta = await store.meta(conversation_id)
+    if meta is None and create and not principal.public:
+        await store.create(conversation_id, ConversationMeta(time.time(), owner=principal.key_name))
+        meta = await store.meta(conversation_id)
+    if meta is None or not may_use(meta, principal, token, runtime.settings.auth.required):
+        raise ConversationNotFoundError(f"No conversation {conversation_id!r}.")
+    return meta

@@ -1,0 +1,109 @@
+"""Prometheus metrics (the default registry, so every part of fusiondesk adds to one
+``/metrics``) and structured JSON logs that carry the request id and never a secret."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import time
+from typing import Any, Literal
+
+from prometheus_client import Counter, Gauge, Histogram
+
+HTTP_REQUESTS = Counter(
+    "fusiondesk_http_requests_total",
+    "HTTP requests answered, by route template and status.",
+    ["method", "route", "status"],
+)
+HTTP_LATENCY = Histogram(
+    "fusiondesk_http_request_duration_seconds",
+    "Time to answer an HTTP request, by route template.",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+MESSAGES = Counter(
+    "fusiondesk_messages_total", "Customer messages handled, by channel.", ["channel"]
+)
+INTENTS = Counter("fusiondesk_intents_total", "Predicted intents of handled messages.", ["intent"])
+OUT_OF_SCOPE = Counter(
+    "fusiondesk_out_of_scope_total",
+    "Messages below the confidence threshold (rate: divide by fusiondesk_messages_total).",
+)
+HANDOFFS = Counter("fusiondesk_handoffs_total", "Conversations handed to a person.")
+RATE_LIMITED = Counter(
+    "fusiondesk_rate_limited_total", "Requests refused by a rate limit.", ["scope"]
+)
+WEBSOCKETS = Gauge("fusiondesk_websocket_connections", "Open chat WebSocket connections.")
+
+
+def record_message(channel: str, intent: str, *, out_of_scope: bool, handoff: bool) -> None:
+    """Counts a handled customer message (whatever channel it came by)."""
+    MESSAGES.labels(channel).inc()
+    INTENTS.labels(intent).inc()
+    if out_of_scope:
+        OUT_OF_SCOPE.inc()
+    if handoff:
+        HANDOFFS.inc()
+
+
+request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+"""The id of the request being served, for log lines (set by the request-context middleware)."""
+
+_SECRETS = [
+    (re.compile(r"(?i)\b(key|token|api_key|apikey|password|secret)=([^&\s\"']+)"), r"\1=***"),
+    (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+"), r"\1 ***"),
+    (re.compile(r"(?i)(x-api-key[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"), r"\1***"),
+]
+
+
+def redact(text: str) -> str:
+    """Masks API keys, conversation tokens and passwords wherever a log line quotes them."""
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request_id, extra ``fields``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        if (current := request_id.get()) is not None:
+            entry["request_id"] = current
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            entry.update(fields)
+        if record.exc_info:
+            entry["exception"] = redact(self.formatException(record.exc_info))
+        return json.dumps(entry, default=str)
+
+
+class RedactingFormatter(logging.Formatter):
+    """Plain text lines, with secrets masked and the request id appended when there is one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = redact(super().format(record))
+        current = request_id.get()
+        return f"{line} [request_id={current}]" if current else line
+
+
+def configure_logging(style: Literal["json", "text"], level: int = logging.INFO) -> None:
+    """Route every logger (uvicorn's too) through one handler of the chosen style."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        JsonFormatter()
+        if style == "json"
+        else RedactingFormatter("%(levelname)s %(name)s: %(message)s")
+    )
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
