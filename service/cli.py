@@ -14,6 +14,7 @@ import click
 from plugins import Part, PluginError, PluginRegistry
 from service.errors import FusionDeskError
 from service.settings import Settings
+from service.synth.cli import synth
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -41,6 +42,9 @@ class CliGroup(click.Group):
 def main() -> None:
     """fusiondesk: multimodal customer-service backend."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+
+main.add_command(synth)
 
 
 @main.command()
