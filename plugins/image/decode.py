@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import functools
 import io
+import struct
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from plugins.errors import InputTooLargeError, InvalidInputError, UnsupportedInputError
 
@@ -78,6 +79,8 @@ def decode_image(data: bytes | None, limits: ImageLimits, *, draft_max_side: int
             code="image_too_large",
         )
     image_format = sniff_format(data)
+    if (declared := header_dimensions(data, image_format)) is not None:
+        check_dimensions(*declared, limits)
     if image_format == "HEIF":
         _enable_heif()
     try:
@@ -98,6 +101,11 @@ def decode_image(data: bytes | None, limits: ImageLimits, *, draft_max_side: int
         ) from error
     except (InputTooLargeError, InvalidInputError):
         raise
+    except UnidentifiedImageError as error:
+        raise InvalidInputError(
+            f"The data starts like a {image_format} image but is not a valid one.",
+            code="corrupt_image",
+        ) from error
     except Exception as error:
         # Decoders signal malformed input with many types (OSError for truncation,
         # SyntaxError, ValueError, struct.error, EOFError...): all mean a broken file.
@@ -106,6 +114,21 @@ def decode_image(data: bytes | None, limits: ImageLimits, *, draft_max_side: int
             code="corrupt_image",
         ) from error
     return DecodedImage(rgb, image_format, width, height)
+
+
+def header_dimensions(data: bytes, image_format: str) -> tuple[int, int] | None:
+    """Width and height as a PNG or GIF header declares them.
+
+    Pillow refuses a zero-sized image as merely "unidentified"; reading the header first lets
+    the customer hear the real reason.
+    """
+    if image_format == "PNG" and data[12:16] == b"IHDR" and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        return width, height
+    if image_format == "GIF" and len(data) >= 10:
+        width, height = struct.unpack("<HH", data[6:10])
+        return width, height
+    return None
 
 
 def check_dimensions(width: int, height: int, limits: ImageLimits) -> None:
