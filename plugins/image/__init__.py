@@ -77,8 +77,12 @@ class ImagePlugin(ModalityPlugin):
     def preprocess(self, part: Part) -> Payload:
         config = self.config
         limits = ImageLimits(config.max_bytes, config.max_pixels, config.max_aspect_ratio)
-        needed_side = config.ocr_max_side if config.ocr_enabled else RESIZE_SIZE
-        decoded = decode_image(part.data, limits, draft_max_side=needed_side)
+        decoded = decode_image(
+            part.data,
+            limits,
+            long_side=config.ocr_max_side if config.ocr_enabled else 0,
+            short_side=RESIZE_SIZE,
+        )
         return {
             "crop": center_crop(decoded.image),
             "page": encode_page(decoded.image, config.ocr_max_side) if config.ocr_enabled else None,

@@ -65,11 +65,14 @@ def sniff_format(data: bytes) -> str:
     )
 
 
-def decode_image(data: bytes | None, limits: ImageLimits, *, draft_max_side: int) -> DecodedImage:
+def decode_image(
+    data: bytes | None, limits: ImageLimits, *, long_side: int, short_side: int
+) -> DecodedImage:
     """Validate and decode ``data`` into an upright RGB image (first frame of an animation).
 
-    ``draft_max_side`` lets JPEG decode at a reduced scale when the caller needs no more pixels
-    than that on the long side: a 24-megapixel photo then costs a fraction of a full decode.
+    The caller needs at most ``long_side`` pixels on the long side or ``short_side`` on the
+    short one, whichever keeps more: JPEG then decodes at a reduced scale, so a 24-megapixel
+    photo costs a fraction of a full decode.
     """
     if not data:
         raise InvalidInputError("The image part has no data.", code="empty_image")
@@ -89,7 +92,7 @@ def decode_image(data: bytes | None, limits: ImageLimits, *, draft_max_side: int
         width, height = image.size
         check_dimensions(width, height, limits)
         if image_format == "JPEG":
-            scale = min(1.0, draft_max_side / max(width, height))
+            scale = min(1.0, max(long_side / max(width, height), short_side / min(width, height)))
             image.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
         image.load()
         upright = ImageOps.exif_transpose(image)

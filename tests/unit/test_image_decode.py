@@ -22,7 +22,7 @@ LIMITS = ImageLimits(max_bytes=1 << 20, max_pixels=4_000_000, max_aspect_ratio=2
 
 
 def _decode(data: bytes) -> Image.Image:
-    return decode_image(data, LIMITS, draft_max_side=1280).image
+    return decode_image(data, LIMITS, long_side=1280, short_side=256).image
 
 
 @pytest.mark.parametrize(
@@ -31,7 +31,9 @@ def _decode(data: bytes) -> Image.Image:
 )
 def test_common_formats_decode_to_rgb(image_format: str, options: dict[str, object]) -> None:
     original = Image.new("RGB", (64, 48), (200, 30, 30))
-    decoded = decode_image(encode(original, image_format, **options), LIMITS, draft_max_side=64)
+    decoded = decode_image(
+        encode(original, image_format, **options), LIMITS, long_side=64, short_side=64
+    )
     assert (decoded.format, decoded.width, decoded.height) == (image_format, 64, 48)
     assert decoded.image.mode == "RGB" and decoded.image.size == (64, 48)
     red, green, blue = decoded.image.getpixel((32, 24))  # type: ignore[misc]
@@ -42,7 +44,7 @@ def test_heic_decodes_when_pillow_heif_is_installed() -> None:
     pillow_heif = pytest.importorskip("pillow_heif")
     pillow_heif.register_heif_opener()
     data = encode(Image.new("RGB", (64, 48), (30, 30, 200)), "HEIF")
-    decoded = decode_image(data, LIMITS, draft_max_side=64)
+    decoded = decode_image(data, LIMITS, long_side=64, short_side=64)
     assert decoded.format == "HEIF" and decoded.image.size == (64, 48)
 
 
@@ -131,7 +133,7 @@ BAD_IMAGES: dict[str, tuple[bytes, type[InputError], str]] = {
 def test_bad_images_are_refused_with_a_reason(case: str) -> None:
     data, error_type, code = BAD_IMAGES[case]
     with pytest.raises(error_type) as raised:
-        decode_image(data, LIMITS, draft_max_side=1280)
+        decode_image(data, LIMITS, long_side=1280, short_side=256)
     assert raised.value.code == code and raised.value.message
 
 
@@ -142,6 +144,13 @@ def test_preprocess_makes_a_small_serialisable_payload() -> None:
     assert len(payload["crop"]) == CROP_SIZE * CROP_SIZE * 3
     assert Image.open(io.BytesIO(payload["page"])).size == (320, 160)
     assert (payload["format"], payload["width"], payload["height"]) == ("JPEG", 2000, 1000)
+
+
+def test_large_jpeg_decodes_at_a_reduced_scale_keeping_what_is_needed() -> None:
+    photo = encode(Image.new("RGB", (4000, 1000), "green"), "JPEG")
+    decoded = decode_image(photo, LIMITS, long_side=0, short_side=256)
+    assert (decoded.width, decoded.height) == (4000, 1000)  # as the customer sent it
+    assert min(decoded.image.size) >= 256 and decoded.image.width < 4000
 
 
 def test_preprocess_without_ocr_ships_no_page() -> None:
