@@ -132,6 +132,7 @@ async def _read_form(request: Request, max_parts: int) -> tuple[MessageEnvelope,
                     filename=value.filename,
                 )
             )
+    await form.close()  # uploaded files are spooled to temporary files: release them now
     return envelope, parts
 
 

@@ -1,0 +1,1 @@
+"""Synthetic training data made from text intent examples (screenshots, ...)."""
