@@ -14,6 +14,7 @@ from tests.browser.conftest import INJECTION_REPLY, has_part_type
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 expect: Any = pytest.importorskip("playwright.sync_api").expect
+expect.set_options(timeout=30_000)  # a shared CI machine may take seconds to OCR or transcribe
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "img"
 AXE = ROOT / ".venv" / "node" / "node_modules" / "axe-core" / "axe.min.js"
