@@ -14,6 +14,7 @@ import click
 from plugins import Part, PluginError, PluginRegistry
 from service.errors import FusionDeskError
 from service.settings import Settings
+from service.synth.cli import synth
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -172,6 +173,8 @@ def classify(text: str, model_dir: Path | None) -> None:
 
     asyncio.run(run())
 
+
+main.add_command(synth)
 
 if __name__ == "__main__":
     main()

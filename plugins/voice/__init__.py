@@ -55,7 +55,9 @@ class VoiceConfig(PluginConfig):
     language: str | None = Field(
         default=None, description="Force a language; default English for '.en', else detected."
     )
-    beam_size: int = Field(default=5, ge=1, le=10)
+    beam_size: int = Field(
+        default=1, ge=1, le=10, description="1: greedy, several times faster on CPU than 5."
+    )
     max_new_tokens: int = Field(default=224, ge=8, le=440, description="Per 30 s window.")
     vad: bool = Field(default=True, description="Cut long silences before transcribing.")
     max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)

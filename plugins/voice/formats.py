@@ -27,7 +27,7 @@ WAV = AudioFormat("wav", "wav")
 FLAC = AudioFormat("flac", "flac")
 OGG = AudioFormat("ogg", "ogg")
 WEBM = AudioFormat("webm", "matroska")
-MP4 = AudioFormat("m4a", "mp4")
+MP4 = AudioFormat("mp4", "mp4")  # M4A is MP4 holding audio only
 MP3 = AudioFormat("mp3", "mp3")
 AAC = AudioFormat("aac", "aac")
 
@@ -100,6 +100,10 @@ def inspect_audio(data: bytes, *, max_bytes: int, max_duration_s: float) -> Audi
                 )
             stream = container.streams.audio[0]
             duration = _header_duration(container, stream)
+            if duration is not None and stream.codec_context.name.startswith("pcm_"):
+                # Streamed WAV (espeak-ng --stdout, some phone gateways) writes a placeholder
+                # length of ~2 GiB; uncompressed audio's true length is in its byte count.
+                duration = min(duration, len(data) * 8 / (stream.bit_rate or 1))
             if duration is None:
                 duration = _demuxed_duration(container, stream, stop_after_s=max_duration_s)
     except av.FFmpegError as error:

@@ -91,6 +91,7 @@ def assemble(target: Path, side_files: list[Path], pieces: list[Piece]) -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; the cache may serve several users
     try:
         for side_file in side_files:
             shutil.copyfile(side_file, staging / side_file.name)

@@ -31,7 +31,7 @@ MIN_TIME_BUDGET_S = 5.0
 class DecodingOptions:
     """How Whisper decodes; shared by the plugin and the benchmark's raw baseline."""
 
-    beam_size: int = 5
+    beam_size: int = 1
     language: str | None = None
     max_new_tokens: int = 224
     vad: bool = True
