@@ -207,6 +207,5 @@ def classify(text: str, model_dir: Path | None) -> None:
 
     asyncio.run(run())
 
-
 if __name__ == "__main__":
     main()

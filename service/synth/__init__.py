@@ -1,1 +1,1 @@
-"""Synthetic training data made from text intent examples (screenshots, ...)."""
+"""Synthetic training data for the non-text modalities, made from a text intent file."""
