@@ -207,5 +207,6 @@ def classify(text: str, model_dir: Path | None) -> None:
 
     asyncio.run(run())
 
+
 if __name__ == "__main__":
     main()
