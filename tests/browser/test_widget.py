@@ -118,13 +118,28 @@ def test_handoff_shows_a_banner_and_fires_the_event(page: Any) -> None:
     assert page.evaluate("handoffs") == 1
 
 
-def test_http_fallback_when_websockets_are_blocked(page: Any, test_domain: dict[str, Any]) -> None:
+def test_http_fallback_and_retry_when_websockets_are_blocked(
+    page: Any, test_domain: dict[str, Any]
+) -> None:
     page.add_init_script("window.WebSocket = function () { throw new Error('blocked'); };")
+    attempts: list[str] = []
+
+    def first_post_fails(route: Any) -> None:
+        attempts.append(route.request.url)
+        route.abort() if len(attempts) == 1 else route.continue_()
+
+    page.route("**/v1/conversations/*/messages", first_post_fails)
     page.reload()
     open_widget(page)
     send_text(page, "my parcel arrived broken")
-    # Three failed socket attempts with backoff, then server-sent events over POST.
+    # Three failed socket attempts with backoff, then server-sent events over POST: the first
+    # POST is cut off, so the message offers a retry.
+    retry = widget(page).locator(".row.customer .retry")
+    expect(retry).to_be_visible()
+    retry.click()
     assert wait_for_bot_rows(page, 2).text_content() in replies(test_domain, "damaged_item")
+    assert len(attempts) == 2
+    expect(retry).to_have_count(0)
 
 
 def test_screenshot_upload_gets_the_payment_reply(
