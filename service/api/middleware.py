@@ -41,8 +41,9 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    # Raised inside the app's body reading; the error handlers answer 413.
-                    raise HTTPException(413, self._message)
+                    # Raised inside the app's body reading; the error handlers answer 413
+                    # and the server then closes the connection rather than drain the rest.
+                    raise HTTPException(413, self._message, headers={"Connection": "close"})
             return message
 
         await self.app(scope, counting_receive, send)

@@ -90,6 +90,29 @@ class PartOut(BaseModel):
 
 
 class MessageOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "conversation_id": "c1",
+                    "message_id": "9f1c2e",
+                    "intent": "order_status",
+                    "confidence": 0.97,
+                    "ranking": [
+                        {"intent": "order_status", "confidence": 0.97},
+                        {"intent": "delivery_address", "confidence": 0.01},
+                    ],
+                    "out_of_scope": False,
+                    "reply": "You can follow your order any time from the 'My orders' page.",
+                    "quick_replies": ["Track my order", "Talk to a person"],
+                    "handoff": False,
+                    "parts": [{"type": "text", "plugin": "text", "slots": ["text"], "details": {}}],
+                    "timings_ms": {"preprocess": 0.2, "encode": 9.1, "classify": 0.4},
+                }
+            ]
+        }
+    )
+
     conversation_id: str
     message_id: str
     intent: str

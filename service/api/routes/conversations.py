@@ -66,7 +66,7 @@ async def create_conversation(runtime: RuntimeDep, principal: ChatPrincipal) -> 
     summary="A conversation's turns: parts, transcript/OCR, intent, reply, timings",
     response_model=ConversationOut,
     response_model_exclude_none=True,
-    responses=error_responses(*AUTH_ERRORS, 404),
+    responses=error_responses(*AUTH_ERRORS, 404, 422),
 )
 async def read_conversation(
     conversation_id: ConversationId,

@@ -5,11 +5,16 @@ from fastapi.responses import JSONResponse
 
 from service.api.deps import RuntimeDep
 from service.api.errors import RETRY_AFTER_SECONDS, error_response
+from service.api.openapi import error_responses
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="The process is up")
+@router.get(
+    "/healthz",
+    summary="The process is up",
+    responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
+)
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -17,7 +22,21 @@ async def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     summary="Models are loaded and messages can be served",
-    responses={503: {"description": "Still loading, or loading failed"}},
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "status": "ready",
+                        "model": {"path": "/models/demo", "intents": 12, "slots": ["text"]},
+                        "executor": "inline",
+                        "plugins": {"text": {"loaded": True}},
+                    }
+                }
+            }
+        },
+        **error_responses(503),
+    },
 )
 async def readyz(runtime: RuntimeDep) -> JSONResponse:
     if not runtime.ready:

@@ -1,0 +1,65 @@
+"""Operator routes. Everything under ``/v1/admin`` needs an API key with the admin scope."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict
+
+from service.api.deps import RuntimeDep
+from service.api.openapi import AUTH_ERRORS, error_responses
+from service.api.security import require_admin
+
+router = APIRouter(
+    prefix="/v1/admin",
+    tags=["admin"],
+    dependencies=[Depends(require_admin)],
+    responses=error_responses(*AUTH_ERRORS),
+)
+
+
+class KeyOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "widget", "scopes": ["chat"], "public": True}]}
+    )
+
+    name: str
+    scopes: list[str]
+    public: bool
+
+
+class SecurityOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "auth_required": True,
+                    "keys": [{"name": "widget", "scopes": ["chat"], "public": True}],
+                    "cors_origins": ["https://shop.example"],
+                    "rate_limits": {"per_key_per_minute": 600, "per_ip_per_minute": 300},
+                }
+            ]
+        }
+    )
+
+    auth_required: bool
+    keys: list[KeyOut]
+    cors_origins: list[str]
+    rate_limits: dict[str, int]
+
+
+@router.get(
+    "/security",
+    summary="The security settings in force: API key names and scopes (never their hashes)",
+    response_model=SecurityOut,
+)
+async def security_settings(runtime: RuntimeDep) -> SecurityOut:
+    settings = runtime.settings
+    return SecurityOut(
+        auth_required=settings.auth.required,
+        keys=[
+            KeyOut(name=k.name, scopes=list(k.scopes), public=k.public)
+            for k in settings.auth.api_keys
+        ],
+        cors_origins=settings.cors_origins,
+        rate_limits=settings.rate_limits.model_dump(),
+    )
