@@ -74,6 +74,7 @@
     ".launcher{position:fixed;bottom:20px;right:20px;z-index:2147483000;width:60px;height:60px;border-radius:50%;border:0;",
     "background:var(--fd-primary);color:var(--fd-on-primary);box-shadow:0 6px 24px rgba(16,24,40,.28);display:grid;place-items:center;",
     "transition:transform .15s}.launcher:hover{transform:scale(1.06)}.launcher svg{width:28px;height:28px}",
+    ".launcher[aria-expanded=true] .when-closed,.launcher[aria-expanded=false] .when-open{display:none}",
     ":host([data-position=left]) .launcher{right:auto;left:20px}:host([data-position=left]) .panel{right:auto;left:20px}",
     ".badge{position:absolute;top:-2px;right:-2px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;background:#c4161c;",
     "color:#fff;font-size:12px;font-weight:700;line-height:22px;text-align:center;border:2px solid #fff}",
@@ -135,6 +136,7 @@
   var ICONS = {
     chat: "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z",
     close: "M6 6l12 12M18 6L6 18",
+    down: "M6 9l6 6 6-6",
     send: "M4 12l16-8-6 16-2-7-8-1z",
     mic: "M12 3a3 3 0 0 1 3 3v6a3 3 0 0 1-6 0V6a3 3 0 0 1 3-3zM5 11a7 7 0 0 0 14 0M12 18v3",
     image: "M4 5h16v14H4zM4 16l5-5 4 4 3-3 4 4M15.5 8.5h.01",
@@ -142,7 +144,7 @@
     trash: "M6 6l12 12M18 6L6 18"
   };
 
-  function icon(name) {
+  function icon(name, className) {
     var ns = "http://www.w3.org/2000/svg";
     var svg = document.createElementNS(ns, "svg");
     svg.setAttribute("viewBox", "0 0 24 24");
@@ -152,6 +154,7 @@
     svg.setAttribute("stroke-linecap", "round");
     svg.setAttribute("stroke-linejoin", "round");
     svg.setAttribute("aria-hidden", "true");
+    if (className) svg.setAttribute("class", className);
     var path = document.createElementNS(ns, "path");
     path.setAttribute("d", ICONS[name]);
     svg.appendChild(path);
@@ -324,7 +327,7 @@
     }
     this.badge = el("span", { class: "badge", hidden: true, "aria-hidden": "true" });
     this.launcher = el("button", { class: "launcher", type: "button", "aria-label": t.open, "aria-expanded": "false", "aria-controls": "fd-panel" },
-      [icon("chat"), this.badge]);
+      [icon("chat", "when-closed"), icon("down", "when-open"), this.badge]);
     this.launcher.addEventListener("click", function () { self.toggle(); });
 
     this.banner = el("p", { class: "banner", role: "status", hidden: true, text: t.handoff });
