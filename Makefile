@@ -9,13 +9,16 @@ TORCH_VERSION := 2.13.0
 # Reinstall when the dependency list changes; otherwise setup is a no-op.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
+# axe-core (npm) for the widget's accessibility test; the test skips when it is missing.
+AXE_VERSION := 4.14.1
+AXE := $(VENV)/node/node_modules/axe-core/axe.min.js
 
 .PHONY: help setup system-packages run test lint format bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-setup: system-packages $(STAMP) ## Create .venv and install everything (idempotent)
+setup: system-packages $(STAMP) $(AXE) ## Create .venv and install everything (idempotent)
 
 system-packages: ## Debian packages the tests and plugins use (when missing and possible)
 	@bash scripts/install-system-packages.sh
@@ -28,6 +31,11 @@ $(STAMP): pyproject.toml
 	PIP_CONSTRAINT=$(VENV)/constraints.txt $(PY) -m pip install --quiet -e ".[all,dev]"
 	@rm -f $(VENV)/.installed-*
 	@touch $@
+
+$(AXE):
+	@command -v npm >/dev/null \
+	  && npm install --silent --no-save --no-audit --no-fund --prefix $(VENV)/node axe-core@$(AXE_VERSION) \
+	  || echo "note: no npm; the widget's accessibility test will skip" >&2
 
 run: setup ## Start the bot on the embedded default at http://127.0.0.1:8000
 	$(VENV)/bin/fusiondesk serve

@@ -86,8 +86,9 @@ class ModalityPlugin(ABC):
     """The modality the plugin handles, e.g. ``text``, ``voice``, ``image``."""
     part_types: ClassVar[tuple[str, ...]]
     """Message part types this plugin claims; each type is claimed by exactly one plugin."""
-    slots: ClassVar[tuple[SlotSpec, ...]]
-    """Embedding slots the plugin produces."""
+    slots: tuple[SlotSpec, ...]
+    """Embedding slots the plugin produces: a class attribute, which a plugin whose widths follow
+    its settings (the voice plugin's Whisper size) may replace per instance in ``__init__``."""
     version: ClassVar[str] = "1"
     """Bump when embeddings change, so caches and trained models notice."""
     max_batch_size: ClassVar[int] = 32

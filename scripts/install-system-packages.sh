@@ -4,7 +4,8 @@
 # package skip with a reason naming it.
 set -euo pipefail
 
-packages=(espeak-ng redis-server chromium)
+# fonts-*: typefaces for `fusiondesk synth screenshot` (it falls back to Pillow's own font).
+packages=(espeak-ng redis-server chromium fonts-dejavu-core fonts-liberation fonts-open-sans)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \

@@ -16,6 +16,7 @@ from service.errors import FusionDeskError
 from service.observability import configure_logging
 from service.scaffold.cli import plugin as plugin_group
 from service.settings import Settings
+from service.synth.cli import synth
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -43,6 +44,9 @@ class CliGroup(click.Group):
 def main() -> None:
     """fusiondesk: multimodal customer-service backend."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+
+main.add_command(synth)
 
 
 @main.command()

@@ -60,6 +60,11 @@ class Router:
         slots = merge_slots(encodings)
         aligned = self.classifier.align(slots, self._spaces)
         if not aligned:
+            if any(encoding.details.get("no_speech") for encoding in encodings):
+                raise RequestRejectedError(
+                    "No speech was heard in the audio, and nothing else in the message is usable.",
+                    code="no_speech",
+                )
             raise RequestRejectedError(
                 "None of the message's parts produced anything the intent model understands "
                 f"(got slots {sorted(slots)}; the model reads {self.classifier.model.slot_names}).",

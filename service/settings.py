@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -171,6 +171,21 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = Field(
         default="json", description="Log lines as JSON objects (with request ids) or plain text."
     )
+    voice_model: str | None = Field(
+        default=None,
+        description="Whisper model of the voice plugin: 'tiny.en' (default, English) or 'base' "
+        "(multilingual, with language detection); shorthand for FUSIONDESK_PLUGINS__VOICE__MODEL.",
+    )
+
+    @model_validator(mode="after")
+    def _configure_voice_plugin(self) -> Settings:
+        """Fold ``voice_model`` into the voice plugin's settings and hand it the model cache
+        (where the split Whisper base model is assembled); plugins never read settings."""
+        if self.voice_model is not None:
+            self.plugins.setdefault("voice", {}).setdefault("model", self.voice_model)
+        if "voice" in self.plugins:
+            self.plugins["voice"].setdefault("cache_dir", self.cache_dir / "models")
+        return self
 
     @property
     def resolved_model_dir(self) -> Path:

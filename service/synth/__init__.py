@@ -1,0 +1,1 @@
+"""Synthetic training data for the non-text modalities, made from a text intent file."""
