@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -58,6 +58,15 @@ class Settings(BaseSettings):
         description="Override the model's calibrated out-of-scope threshold.",
     )
     limits: Limits = Field(default_factory=Limits)
+    admin_api_key: SecretStr | None = Field(
+        default=None,
+        description="Key for /v1/admin endpoints (Authorization: Bearer KEY); unset disables them.",
+    )
+    model_watch_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="Poll the served model's config.json this often and reload when it changes.",
+    )
 
     @property
     def resolved_model_dir(self) -> Path:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from plugins import Encoding, InvalidInputError, ModalityPlugin, Part, Payload, SlotSpec
+from service.training.features import Features
 
 
 def hashed_vector(text: str, dim: int) -> np.ndarray:
@@ -55,3 +56,20 @@ class FakeCaptionPlugin(ModalityPlugin):
             Encoding({"caption_text": hashed_vector(p["text"], 8)}, {"caption": p["text"]})
             for p in payloads
         ]
+
+
+def gaussian_blobs(
+    n_per_class: int = 60, classes: int = 4, seed: int = 0
+) -> tuple[Features, list[str]]:
+    """Well-separated gaussian clusters in a 'text' slot, plus a noisy 'image' slot."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((classes, 16)) * 3
+    rows = np.repeat(np.arange(classes), n_per_class)
+    text = (centres[rows] + rng.standard_normal((len(rows), 16))).astype(np.float32)
+    image = rng.standard_normal((len(rows), 8)).astype(np.float32)
+    features = Features(
+        values={"text": text, "image": image},
+        present={"text": np.ones(len(rows), bool), "image": rng.random(len(rows)) < 0.5},
+        specs={"text": SlotSpec("text", 16, "text"), "image": SlotSpec("image", 8)},
+    )
+    return features, [f"intent_{r}" for r in rows]
