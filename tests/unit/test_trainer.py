@@ -12,7 +12,6 @@ from service.training.trainer import (
 )
 from tests.unit.fakes import gaussian_blobs
 
-
 FAST = TrainingOptions(epochs=30, hidden_dim=32, batch_size=32, patience=5)
 
 
