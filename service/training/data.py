@@ -137,7 +137,7 @@ def _read_folder(root: Path) -> Iterable[Example]:
                 continue
             value = file.read_text(encoding="utf-8") if part_type == "text" else file.name
             row = {part_type: value, "intent": intent_dir.name}
-            yield _example(row, intent_dir, str(file))
+            yield _example(row, file, str(file))  # paths resolve next to the file
 
 
 def _read_jsonl(path: Path) -> Iterable[Example]:
