@@ -93,6 +93,7 @@ def _run(
     val: Dataset | None,
     settings: Settings,
     options: dict[str, object],
+    strategies: list[str],
 ) -> list[Row]:
     registry = build_registry(settings)
     train_features = featurize(train, registry, settings.cache_dir, progress=False)
@@ -102,7 +103,7 @@ def _run(
         validation = (featurize(val, registry, settings.cache_dir, progress=False), val.intents)
     rows = _peers(train, test, train_features, test_features)
     variants = {
-        name: TrainingOptions.model_validate({**options, "strategy": name}) for name in STRATEGIES
+        name: TrainingOptions.model_validate({**options, "strategy": name}) for name in strategies
     }
     comparisons = compare_options(
         (train_features, train.intents),
@@ -147,21 +148,25 @@ def main() -> None:
     parser.add_argument("--text-only", action="store_true", help="MiniLM slot only, no USE.")
     parser.add_argument("--skip-clinc", action="store_true")
     parser.add_argument("--skip-banking", action="store_true")
+    parser.add_argument("--every", type=int, help="Keep every Nth row of each split.")
+    parser.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES))
     args = parser.parse_args()
     plugins = {} if args.text_only else {"text": {"multilingual": True}}
     settings = Settings(plugins=plugins)
-    every = 20 if args.quick else 1
+    every = args.every or (20 if args.quick else 1)
     options: dict[str, object] = {"epochs": 8 if args.quick else 60, "patience": 8}
     if not args.skip_banking:
         train, test = (_slice(load_dataset(path), every) for path in BANKING)
-        _print(_run("BANKING77", train, test, None, settings, options), with_oos=False)
+        rows = _run("BANKING77", train, test, None, settings, options, args.strategies)
+        _print(rows, with_oos=False)
     if not args.skip_clinc:
         train, val, test = (
             _slice(load_dataset(Path(f"{CLINC}#{split}")), every)
             for split in ("train", "val", "test")
         )
         clinc_options = {**options, "oos_recall_target": OOS_RECALL_TARGET}
-        _print(_run("CLINC150 full", train, test, val, settings, clinc_options), with_oos=True)
+        rows = _run("CLINC150 full", train, test, val, settings, clinc_options, args.strategies)
+        _print(rows, with_oos=True)
 
 
 if __name__ == "__main__":

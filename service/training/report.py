@@ -111,13 +111,14 @@ def _plot_confusions(evaluation: Evaluation, path: Path, title: str) -> Path:
         for gold, predicted in zip(evaluation.gold, evaluation.predicted, strict=True):
             if gold in index and predicted in index:
                 grid[index[gold], index[predicted]] += 1
+        np.fill_diagonal(grid, 0)  # errors only: right answers would drown the colour scale
         shown = np.where(grid > 0, grid, np.nan)
         image = matrix.imshow(shown, cmap="viridis")
         matrix.set_xticks(range(len(involved)), involved, rotation=90, fontsize=7)
         matrix.set_yticks(range(len(involved)), involved, fontsize=7)
         matrix.set_xlabel("predicted")
         matrix.set_ylabel("gold")
-        matrix.set_title("confusion matrix of the intents above", fontsize=10)
+        matrix.set_title("errors among the intents on the left", fontsize=10)
         figure.colorbar(image, ax=matrix, fraction=0.04)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
