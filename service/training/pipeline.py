@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import json
 import platform
-from dataclasses import dataclass
+import shutil
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score, f1_score
 
 from plugins import PluginRegistry
+from plugins.text import MULTILINGUAL_SLOT
 from service.fusion import IntentClassifier
-from service.training.data import load_dataset
+from service.fusion.encoders import (
+    ENCODERS_DIR,
+    PluginSettings,
+    text_encoder_settings,
+    with_plugin_settings,
+)
+from service.training.data import Dataset, load_dataset
+from service.training.evaluation import Evaluation, evaluate_classifier
 from service.training.features import featurize
-from service.training.trainer import TrainingOptions, TrainingResult, train_model
+from service.training.finetune import FinetuneOptions, cached_finetuned_encoder, finetune_encoder
+from service.training.trainer import TrainingOptions, TrainingResult, split_rows, train_model
 
 HISTORY_FILE = "training_history.json"
 
@@ -28,14 +35,48 @@ def train_from_file(
     options: TrainingOptions,
     *,
     cache_dir: Path | None,
+    val_path: Path | None = None,
+    finetune: FinetuneOptions | None = None,
+    device: str = "cpu",
     progress: bool = True,
 ) -> TrainingResult:
+    """Train a model on ``data_path`` into ``out_dir``.
+
+    Validation (early stopping, temperature, threshold) uses ``val_path`` when given, else a
+    stratified split of the data. With ``finetune``, the text encoder is first fine-tuned on
+    the training rows (never the validation ones) and saved inside the model directory.
+    """
     dataset = load_dataset(data_path)
+    validation_set = load_dataset(val_path) if val_path is not None else None
+    plugin_settings: PluginSettings = {}
+    if finetune is not None:
+        training_rows = _rows_for_training(dataset, options, held_out=validation_set is None)
+        encoder_dir = Path(ENCODERS_DIR) / "text"
+        _finetune_text_encoder(
+            dataset, training_rows, registry, finetune, out_dir / encoder_dir, cache_dir, device
+        )
+        plugin_settings = text_encoder_settings(registry, encoder_dir.as_posix())
+        registry = with_plugin_settings(registry, plugin_settings, out_dir)
     features = featurize(dataset, registry, cache_dir, progress=progress)
-    result = train_model(features, dataset.intents, options, progress=progress)
+    validation = None
+    if validation_set is not None:
+        val_features = featurize(validation_set, registry, cache_dir, progress=progress)
+        validation = (val_features, validation_set.intents)
+    result = train_model(
+        features, dataset.intents, options, validation=validation, progress=progress
+    )
+    if MULTILINGUAL_SLOT in features.specs:
+        plugin_settings.setdefault("text", {})["multilingual"] = True
+    result.model.config.plugin_settings = plugin_settings
     result.model.config.metadata = {
         "data": {"path": str(data_path), "sha256": dataset.digest, "rows": len(dataset)},
+        "validation": (
+            {"path": str(val_path), "sha256": validation_set.digest, "rows": len(validation_set)}
+            if validation_set is not None
+            else None
+        ),
         "options": options.model_dump(),
+        "finetune": finetune.model_dump() if finetune is not None else None,
         "metrics": result.metrics,
         "encoders": {
             plugin.name: plugin.fingerprint()
@@ -49,17 +90,37 @@ def train_from_file(
     return result
 
 
-@dataclass
-class Evaluation:
-    accuracy: float
-    macro_f1: float
-    rows: int
-    gold: list[str]
-    predicted: list[str]
-    confidence: list[float]
+def _rows_for_training(dataset: Dataset, options: TrainingOptions, *, held_out: bool) -> list[int]:
+    """The rows the head trains on: all of them, or those outside the validation split."""
+    if not held_out:
+        return list(range(len(dataset)))
+    intents = sorted(set(dataset.intents))
+    targets = np.array([intents.index(label) for label in dataset.intents])
+    train_rows, _ = split_rows(targets, options)
+    return [int(row) for row in train_rows]
 
-    def summary(self) -> dict[str, Any]:
-        return {"rows": self.rows, "accuracy": self.accuracy, "macro_f1": self.macro_f1}
+
+def _finetune_text_encoder(
+    dataset: Dataset,
+    rows: list[int],
+    registry: PluginRegistry,
+    options: FinetuneOptions,
+    target: Path,
+    cache_dir: Path | None,
+    device: str,
+) -> None:
+    text_plugin = registry.get("text")
+    base = Path(getattr(text_plugin.config, "model_path"))  # noqa: B009 - plugin-specific field
+    examples = [dataset.examples[row] for row in rows if "text" in dataset.examples[row].inputs]
+    texts = [" ".join(example.inputs["text"].split()) for example in examples]
+    labels = [example.intent for example in examples]
+    shutil.rmtree(target, ignore_errors=True)
+    if cache_dir is None:
+        finetune_encoder(base, texts, labels, target, options, device=device)
+        return
+    shutil.copytree(
+        cached_finetuned_encoder(base, texts, labels, options, cache_dir, device=device), target
+    )
 
 
 def evaluate_file(
@@ -72,19 +133,8 @@ def evaluate_file(
 ) -> Evaluation:
     dataset = load_dataset(data_path)
     features = featurize(dataset, registry, cache_dir, progress=progress)
-    spaces = {name: spec.space for name, spec in features.specs.items()}
-    batch = [classifier.align(slots, spaces) for slots in features.as_slot_dicts()]
-    probabilities = classifier.probabilities(batch)
-    predicted = [classifier.intents[i] for i in probabilities.argmax(axis=1)]
-    gold = dataset.intents
-    return Evaluation(
-        accuracy=float(accuracy_score(gold, predicted)),
-        macro_f1=float(f1_score(gold, predicted, average="macro", zero_division=0)),
-        rows=len(gold),
-        gold=gold,
-        predicted=predicted,
-        confidence=[float(c) for c in np.max(probabilities, axis=1)],
-    )
+    texts = [example.inputs.get("text", "") for example in dataset.examples]
+    return evaluate_classifier(classifier, features, dataset.intents, texts)
 
 
 def _library_versions() -> dict[str, str]:

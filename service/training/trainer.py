@@ -19,6 +19,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from service.fusion import Calibration, FusionConfig, FusionModel, SlotConfig
+from service.fusion.strategies import Strategy
 from service.training.features import Features
 
 WARMUP_FRACTION = 0.3
@@ -38,7 +39,22 @@ class TrainingOptions(BaseModel):
     val_fraction: float = Field(default=0.1, gt=0, lt=0.5)
     patience: int = Field(default=12, ge=1)
     seed: int = 13
+    strategy: Strategy = "concat"
     out_of_scope_intent: str = "out_of_scope"
+    oos_recall_target: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="Pick the threshold that keeps the most in-scope answers right while "
+        "rejecting at least this share of validation out-of-scope rows.",
+    )
+    oos_precision_target: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="Pick the threshold with the best out-of-scope recall whose rejections are "
+        "out-of-scope at least this often (validation).",
+    )
 
 
 @dataclass
@@ -49,15 +65,31 @@ class TrainingResult:
 
 
 def train_model(
-    features: Features, labels: list[str], options: TrainingOptions, *, progress: bool = True
+    features: Features,
+    labels: list[str],
+    options: TrainingOptions,
+    *,
+    validation: tuple[Features, list[str]] | None = None,
+    progress: bool = True,
 ) -> TrainingResult:
+    """Train on ``features``; validate on ``validation``, else on a stratified split of them."""
     started = time.perf_counter()
     torch.manual_seed(options.seed)
     intents = sorted(set(labels))
     if len(intents) < 2:
         raise ValueError("training needs at least two intents")
-    targets = np.array([intents.index(label) for label in labels])
-    train_rows, val_rows = _split(targets, options)
+    if validation is None:
+        targets = np.array([intents.index(label) for label in labels])
+        train_rows, val_rows = split_rows(targets, options)
+    else:
+        val_features, val_labels = validation
+        unknown = sorted(set(val_labels) - set(intents))
+        if unknown:
+            raise ValueError(f"validation intents missing from the training data: {unknown}")
+        targets = np.array([intents.index(label) for label in [*labels, *val_labels]])
+        train_rows = np.arange(len(labels))
+        val_rows = np.arange(len(labels), len(targets))
+        features = features.concat(val_features)
     slot_names = sorted(features.specs)
     config = FusionConfig(
         intents=intents,
@@ -65,6 +97,7 @@ def train_model(
             SlotConfig(name=n, dim=features.specs[n].dim, space=features.specs[n].space)
             for n in slot_names
         ],
+        strategy=options.strategy,
         hidden_dim=options.hidden_dim,
         dropout=options.dropout,
         out_of_scope_intent=(
@@ -81,8 +114,14 @@ def train_model(
     val_targets = y[val_rows]
     temperature = fit_temperature(val_logits, val_targets)
     probabilities = torch.softmax(val_logits / temperature, dim=-1).numpy()
-    threshold = choose_threshold(probabilities, val_targets.numpy(), config)
-    config.calibration = Calibration(temperature=temperature, threshold=threshold)
+    threshold, rule = choose_threshold(
+        probabilities,
+        val_targets.numpy(),
+        config,
+        recall_target=options.oos_recall_target,
+        precision_target=options.oos_precision_target,
+    )
+    config.calibration = Calibration(temperature=temperature, threshold=threshold, rule=rule)
     metrics = {
         "val_accuracy": float((val_logits.argmax(-1) == val_targets).float().mean()),
         "val_ece_before_calibration": expected_calibration_error(
@@ -97,7 +136,8 @@ def train_model(
     return TrainingResult(model.eval(), history, metrics)
 
 
-def _split(targets: np.ndarray, options: TrainingOptions) -> tuple[np.ndarray, np.ndarray]:
+def split_rows(targets: np.ndarray, options: TrainingOptions) -> tuple[np.ndarray, np.ndarray]:
+    """The stratified train/validation row split (deterministic for a seed)."""
     rows = np.arange(len(targets))
     counts = np.bincount(targets)
     n_val = max(int(len(rows) * options.val_fraction), 1)
@@ -220,30 +260,55 @@ def fit_temperature(logits: torch.Tensor, targets: torch.Tensor) -> float:
     return float(log_t.detach().exp().clamp(0.05, 20.0).item())
 
 
-def choose_threshold(probabilities: np.ndarray, targets: np.ndarray, config: FusionConfig) -> float:
-    """The confidence under which the bot should say "I don't know".
+def choose_threshold(
+    probabilities: np.ndarray,
+    targets: np.ndarray,
+    config: FusionConfig,
+    *,
+    recall_target: float | None = None,
+    precision_target: float | None = None,
+) -> tuple[float, str]:
+    """The confidence under which the bot should say "I don't know", and the rule used.
 
-    With out-of-scope rows: the threshold that maximises the mean of in-scope accuracy (answered
-    and right) and out-of-scope recall. Without: answer only where, on validation, the model is
-    right more often than wrong at that confidence.
+    With out-of-scope rows: by default the threshold that maximises the mean of in-scope
+    accuracy (answered and right) and out-of-scope recall; with a recall target, the one with
+    the best in-scope accuracy among those reaching it; with a precision target, the best
+    out-of-scope recall among those whose rejections are out-of-scope often enough. Without
+    out-of-scope rows: answer only where, on validation, the model is right more often than
+    wrong at that confidence.
     """
     confidence = probabilities.max(axis=1)
     predicted = probabilities.argmax(axis=1)
     oos = config.out_of_scope_intent
     oos_index = config.intents.index(oos) if oos is not None else -1
     candidates = np.unique(np.concatenate([[0.0], confidence]))
-    best_threshold, best_score = 0.0, -np.inf
+    has_oos = oos_index >= 0 and bool((targets == oos_index).any())
+    rule = "balanced"
+    if has_oos and recall_target is not None:
+        rule = f"oos_recall>={recall_target:g}"
+    elif has_oos and precision_target is not None:
+        rule = f"oos_precision>={precision_target:g}"
+    best_threshold, best_score = 0.0, (-np.inf, -np.inf)
     for threshold in candidates:
         answered = (confidence >= threshold) & (predicted != oos_index)
         correct = answered & (predicted == targets)
-        if oos_index >= 0 and (targets == oos_index).any():
+        if has_oos:
             in_scope = targets != oos_index
-            score = correct[in_scope].mean() + (~answered[~in_scope]).mean()
+            accuracy = float(correct[in_scope].mean())
+            recall = float((~answered[~in_scope]).mean())
+            rejected = ~answered
+            precision = float((~in_scope[rejected]).mean()) if rejected.any() else 1.0
+            if recall_target is not None:
+                score = (min(recall, recall_target), accuracy)
+            elif precision_target is not None:
+                score = (min(precision, precision_target), recall)
+            else:
+                score = (accuracy + recall, 0.0)
         else:
-            score = float(correct.sum()) - float((answered & ~correct).sum())
+            score = (float(correct.sum()) - float((answered & ~correct).sum()), 0.0)
         if score > best_score:
             best_threshold, best_score = float(threshold), score
-    return best_threshold
+    return best_threshold, rule
 
 
 def expected_calibration_error(

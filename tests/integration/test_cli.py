@@ -86,7 +86,8 @@ def test_plugins_lists_the_text_plugin(cli_env: dict[str, str]) -> None:
     listed = _run("plugins", "--json", env=cli_env)
     assert listed.returncode == 0, listed.stderr
     text = next(p for p in json.loads(listed.stdout) if p["name"] == "text")
-    assert text["slots"] == {"text": 384} and text["part_types"] == ["text"]
+    assert text["slots"] == {"text": 384, "text_multilingual": 512}
+    assert text["part_types"] == ["text"]
 
 
 def test_bad_dataset_is_a_one_line_error(tmp_path: Path, cli_env: dict[str, str]) -> None:

@@ -56,3 +56,38 @@ def test_missing_media_file_names_it(tmp_path: Path) -> None:
     path.write_text(json.dumps({"image": "nope.png", "intent": "a"}) + "\n")
     with pytest.raises(DatasetError, match="nope.png"):
         load_dataset(path).examples[0].parts()
+
+
+def test_clinc150_json_reads_a_split_with_its_out_of_scope_rows(tmp_path: Path) -> None:
+    path = tmp_path / "data_full.json"
+    path.write_text(
+        json.dumps(
+            {
+                "train": [["book a table", "restaurant"], ["play jazz", "music"]],
+                "oos_train": [["how tall is everest", "oos"]],
+                "test": [["play some rock", "music"]],
+                "oos_test": [],
+            }
+        )
+    )
+    train = load_dataset(Path(f"{path}#train"))
+    assert train.intents == ["restaurant", "music", "out_of_scope"]
+    test = load_dataset(Path(f"{path}#test"))
+    assert test.intents == ["music"] and test.digest != train.digest
+    assert load_dataset(path).intents == train.intents  # train is the default split
+    with pytest.raises(DatasetError, match="unknown split 'dev'"):
+        load_dataset(Path(f"{path}#dev"))
+
+
+def test_folder_layout_names_intents_after_folders(tmp_path: Path) -> None:
+    (tmp_path / "greeting").mkdir()
+    (tmp_path / "greeting" / "a.txt").write_text("hello there")
+    (tmp_path / "refund").mkdir()
+    (tmp_path / "refund" / "call.wav").write_bytes(b"RIFF")
+    (tmp_path / "refund" / "notes.md").write_text("ignored: not a known media type")
+    dataset = load_dataset(tmp_path)
+    assert dataset.intents == ["greeting", "refund"]
+    assert dataset.examples[0].inputs == {"text": "hello there"}
+    assert dataset.examples[1].parts()[0].data == b"RIFF"
+    (tmp_path / "greeting" / "a.txt").write_text("hi")
+    assert load_dataset(tmp_path).digest != dataset.digest

@@ -25,7 +25,7 @@ def test_builtin_text_plugin_is_discovered_through_entry_points() -> None:
     registry = PluginRegistry.discover()
     plugin = registry.for_part_type("text")
     assert isinstance(plugin, TextPlugin)
-    assert [(s.name, s.dim) for s in plugin.slots] == [("text", 384)]
+    assert [(s.name, s.dim) for s in plugin.slots] == [("text", 384), ("text_multilingual", 512)]
 
 
 def test_unknown_part_type_names_installed_types() -> None:

@@ -3,40 +3,23 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from plugins import SlotSpec
 from service.fusion import FusionConfig, IntentClassifier, SlotConfig
-from service.training.features import Features
 from service.training.trainer import (
     TrainingOptions,
     choose_threshold,
     expected_calibration_error,
     train_model,
 )
-
-
-def _blobs(n_per_class: int = 60, classes: int = 4, seed: int = 0) -> tuple[Features, list[str]]:
-    """Well-separated gaussian clusters in a 'text' slot, plus a noisy 'image' slot."""
-    rng = np.random.default_rng(seed)
-    centres = rng.standard_normal((classes, 16)) * 3
-    rows = np.repeat(np.arange(classes), n_per_class)
-    text = (centres[rows] + rng.standard_normal((len(rows), 16))).astype(np.float32)
-    image = rng.standard_normal((len(rows), 8)).astype(np.float32)
-    features = Features(
-        values={"text": text, "image": image},
-        present={"text": np.ones(len(rows), bool), "image": rng.random(len(rows)) < 0.5},
-        specs={"text": SlotSpec("text", 16, "text"), "image": SlotSpec("image", 8)},
-    )
-    return features, [f"intent_{r}" for r in rows]
-
+from tests.unit.fakes import gaussian_blobs
 
 FAST = TrainingOptions(epochs=30, hidden_dim=32, batch_size=32, patience=5)
 
 
 def test_training_beats_chance_by_a_wide_margin() -> None:
-    features, labels = _blobs()
+    features, labels = gaussian_blobs()
     result = train_model(features, labels, FAST, progress=False)
     assert result.metrics["val_accuracy"] >= 0.9  # chance is 0.25
-    held_out, held_labels = _blobs(seed=1)
+    held_out, held_labels = gaussian_blobs(seed=1)
     classifier = IntentClassifier(result.model)
     predictions = classifier.predict(held_out.as_slot_dicts())
     accuracy = np.mean([p.intent == gold for p, gold in zip(predictions, held_labels, strict=True)])
@@ -45,7 +28,7 @@ def test_training_beats_chance_by_a_wide_margin() -> None:
 
 
 def test_training_is_reproducible_with_a_seed() -> None:
-    features, labels = _blobs()
+    features, labels = gaussian_blobs()
     first = train_model(features, labels, FAST, progress=False).model
     second = train_model(features, labels, FAST, progress=False).model
     for (name, a), (_, b) in zip(
@@ -55,7 +38,7 @@ def test_training_is_reproducible_with_a_seed() -> None:
 
 
 def test_model_trained_with_slot_dropout_works_on_one_slot() -> None:
-    features, labels = _blobs()
+    features, labels = gaussian_blobs()
     result = train_model(features, labels, FAST, progress=False)
     text_only = [{"text": row["text"]} for row in features.as_slot_dicts()]
     predictions = IntentClassifier(result.model).predict(text_only)
@@ -68,7 +51,8 @@ def test_threshold_without_out_of_scope_abstains_where_mostly_wrong() -> None:
     # Confident rows are right, unconfident rows mostly wrong.
     probabilities = np.array([[0.95, 0.05]] * 8 + [[0.55, 0.45]] * 4)
     targets = np.array([0] * 8 + [1, 1, 1, 0])
-    assert 0.55 < choose_threshold(probabilities, targets, config) <= 0.95
+    threshold, rule = choose_threshold(probabilities, targets, config)
+    assert 0.55 < threshold <= 0.95 and rule == "balanced"
 
 
 def test_threshold_with_out_of_scope_rows_rejects_them() -> None:
@@ -77,12 +61,12 @@ def test_threshold_with_out_of_scope_rows_rejects_them() -> None:
     )
     probabilities = np.array([[0.9, 0.05, 0.05]] * 6 + [[0.5, 0.3, 0.2]] * 4)
     targets = np.array([0] * 6 + [2] * 4)
-    threshold = choose_threshold(probabilities, targets, config)
+    threshold, _ = choose_threshold(probabilities, targets, config)
     assert 0.5 < threshold <= 0.9
 
 
 def test_calibration_lowers_expected_calibration_error() -> None:
-    features, labels = _blobs(n_per_class=80)
+    features, labels = gaussian_blobs(n_per_class=80)
     # Heavy label noise makes an uncalibrated model overconfident.
     rng = np.random.default_rng(3)
     noisy = [f"intent_{rng.integers(4)}" if rng.random() < 0.3 else label for label in labels]

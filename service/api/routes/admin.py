@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.deps import RuntimeDep
 from service.api.openapi import AUTH_ERRORS, error_responses
+from service.api.schemas import ErrorOut
 from service.api.security import require_admin
+from service.errors import ModelNotFoundError, RequestRejectedError
 
 router = APIRouter(
     prefix="/v1/admin",
@@ -62,4 +67,45 @@ async def security_settings(runtime: RuntimeDep) -> SecurityOut:
         ],
         cors_origins=settings.cors_origins,
         rate_limits=settings.rate_limits.model_dump(),
+    )
+
+
+class ModelReloadIn(BaseModel):
+    path: Path | None = Field(
+        default=None, description="Model directory to serve; default: reload the current one."
+    )
+
+
+class ModelOut(BaseModel):
+    path: str
+    strategy: str
+    intents: int
+    slots: list[str]
+    load_seconds: float
+
+
+@router.post(
+    "/model",
+    summary="Load a model and serve it; the old one answers until the new one is ready",
+    responses={
+        422: {"model": ErrorOut, "description": "No loadable model at that path"},
+    },
+)
+async def reload_model(body: ModelReloadIn, runtime: RuntimeDep) -> ModelOut:
+    target = body.path or runtime.model_dir
+    started = time.perf_counter()
+    try:
+        classifier = await runtime.reload_model(target)
+    except ModelNotFoundError as error:
+        raise RequestRejectedError(error.message, code="model_not_found") from error
+    except (OSError, ValueError) as error:
+        raise RequestRejectedError(
+            f"Cannot load the model in {target}: {error}", code="invalid_model"
+        ) from error
+    return ModelOut(
+        path=str(target),
+        strategy=classifier.config.strategy,
+        intents=len(classifier.intents),
+        slots=classifier.model.slot_names,
+        load_seconds=round(time.perf_counter() - started, 3),
     )

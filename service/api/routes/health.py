@@ -47,7 +47,8 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
         {
             "status": "ready",
             "model": {
-                "path": str(runtime.settings.resolved_model_dir),
+                "path": str(runtime.model_dir),
+                "strategy": classifier.config.strategy,
                 "intents": len(classifier.intents),
                 "slots": classifier.model.slot_names,
             },

@@ -1,0 +1,173 @@
+"""Intent accuracy on the public splits: every fusion strategy beside its peers, in one table.
+
+BANKING77 (train.csv -> test.csv): top-1 test accuracy and training time.
+CLINC150 full (train -> test, validation on val; oos_* rows as the out_of_scope class, and the
+threshold chosen on val for a target out-of-scope recall): in-scope accuracy, out-of-scope
+recall and precision.
+Peers on the same rows: TF-IDF + linear SVM; logistic regression on the frozen MiniLM
+embeddings (for CLINC, with out-of-scope as a class).
+
+The strategies read two text slots: frozen all-MiniLM-L6-v2 and the multilingual USE
+(``--text-only`` keeps MiniLM alone). ``--quick`` uses a small slice of each split (smoke).
+Embeddings are cached under FUSIONDESK_HOME, so a second run only retrains the heads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.svm import LinearSVC
+
+from service.fusion.strategies import STRATEGIES
+from service.runtime import build_registry
+from service.settings import Settings
+from service.training import Dataset, Features, TrainingOptions, featurize, load_dataset
+from service.training.data import OUT_OF_SCOPE_INTENT
+from service.training.evaluation import score
+from service.training.experiments import compare_options
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+BANKING = (DATA / "banking77" / "train.csv", DATA / "banking77" / "test.csv")
+CLINC = DATA / "clinc150" / "data_full.json"
+OOS_RECALL_TARGET = 0.9
+Row = dict[str, object]
+
+
+def _slice(dataset: Dataset, every: int) -> Dataset:
+    return Dataset(dataset.examples[::every], dataset.source, f"{dataset.digest}/{every}")
+
+
+def _texts(dataset: Dataset) -> list[str]:
+    return [example.inputs["text"] for example in dataset.examples]
+
+
+def _peer_row(name: str, gold: list[str], predicted: list[str], seconds: float) -> Row:
+    """Score hard predictions like the fusion models' (out-of-scope as a class, no threshold)."""
+    labels = sorted(set(gold) | set(predicted))
+    one_hot = np.eye(len(labels))[[labels.index(p) for p in predicted]]
+    evaluation = score(
+        gold, one_hot, labels, threshold=0.0, out_of_scope_intent=OUT_OF_SCOPE_INTENT
+    )
+    return {"name": name, **evaluation.metrics, "seconds": seconds}
+
+
+def _timed(fit: Callable[[], list[str]]) -> tuple[list[str], float]:
+    started = time.perf_counter()
+    predicted = fit()
+    return predicted, time.perf_counter() - started
+
+
+def _peers(
+    train: Dataset, test: Dataset, train_features: Features, test_features: Features
+) -> list[Row]:
+    def tfidf_svm() -> list[str]:
+        vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)
+        model = LinearSVC(C=1.0).fit(vectorizer.fit_transform(_texts(train)), train.intents)
+        return list(model.predict(vectorizer.transform(_texts(test))))
+
+    def logistic_regression() -> list[str]:
+        model = LogisticRegression(C=10.0, max_iter=1000)
+        model.fit(train_features.values["text"], train.intents)
+        return list(model.predict(test_features.values["text"]))
+
+    rows = []
+    for name, fit in (
+        ("TF-IDF + linear SVM", tfidf_svm),
+        ("LogReg on MiniLM", logistic_regression),
+    ):
+        predicted, seconds = _timed(fit)
+        rows.append(_peer_row(name, test.intents, predicted, seconds))
+    return rows
+
+
+def _run(
+    label: str,
+    train: Dataset,
+    test: Dataset,
+    val: Dataset | None,
+    settings: Settings,
+    options: dict[str, object],
+    strategies: list[str],
+) -> list[Row]:
+    registry = build_registry(settings)
+    train_features = featurize(train, registry, settings.cache_dir, progress=False)
+    test_features = featurize(test, registry, settings.cache_dir, progress=False)
+    validation = None
+    if val is not None:
+        validation = (featurize(val, registry, settings.cache_dir, progress=False), val.intents)
+    rows = _peers(train, test, train_features, test_features)
+    variants = {
+        name: TrainingOptions.model_validate({**options, "strategy": name}) for name in strategies
+    }
+    comparisons = compare_options(
+        (train_features, train.intents),
+        (test_features, test.intents, _texts(test)),
+        variants,
+        validation=validation,
+    )
+    slots = "+".join(sorted(train_features.specs))
+    for row in comparisons:
+        rows.append(
+            {
+                "name": f"fusion {row.name} [{slots}]",
+                **row.evaluation.metrics,
+                "seconds": row.training_seconds,
+            }
+        )
+    print(f"\n{label}: {len(train)} train / {len(test)} test rows")
+    return rows
+
+
+def _print(rows: list[Row], with_oos: bool) -> None:
+    header = f"{'model':<52} {'accuracy':>9} {'macro_f1':>9}"
+    if with_oos:
+        header += f" {'in_scope':>9} {'oos_recall':>10} {'oos_prec':>9}"
+    header += f" {'train_s':>8}"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        line = f"{row['name']:<52} {row['accuracy']:>9.4f} {row['macro_f1']:>9.4f}"
+        if with_oos:
+            line += (
+                f" {row['in_scope_accuracy']:>9.4f} {row['oos_recall']:>10.4f}"
+                f" {row['oos_precision']:>9.4f}"
+            )
+        line += f" {row['seconds']:>8.1f}"
+        print(line)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="Small slices, few epochs (smoke).")
+    parser.add_argument("--text-only", action="store_true", help="MiniLM slot only, no USE.")
+    parser.add_argument("--skip-clinc", action="store_true")
+    parser.add_argument("--skip-banking", action="store_true")
+    parser.add_argument("--every", type=int, help="Keep every Nth row of each split.")
+    parser.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES))
+    args = parser.parse_args()
+    plugins = {} if args.text_only else {"text": {"multilingual": True}}
+    settings = Settings(plugins=plugins)
+    every = args.every or (20 if args.quick else 1)
+    options: dict[str, object] = {"epochs": 8 if args.quick else 60, "patience": 8}
+    if not args.skip_banking:
+        train, test = (_slice(load_dataset(path), every) for path in BANKING)
+        rows = _run("BANKING77", train, test, None, settings, options, args.strategies)
+        _print(rows, with_oos=False)
+    if not args.skip_clinc:
+        train, val, test = (
+            _slice(load_dataset(Path(f"{CLINC}#{split}")), every)
+            for split in ("train", "val", "test")
+        )
+        clinc_options = {**options, "oos_recall_target": OOS_RECALL_TARGET}
+        rows = _run("CLINC150 full", train, test, val, settings, clinc_options, args.strategies)
+        _print(rows, with_oos=True)
+
+
+if __name__ == "__main__":
+    main()

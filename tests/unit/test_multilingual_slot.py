@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from plugins.text import MULTILINGUAL_SLOT, TextConfig, TextPlugin
+
+pytestmark = pytest.mark.slow
+
+
+def test_multilingual_slot_is_filled_only_when_enabled_and_is_cross_lingual() -> None:
+    plain = TextPlugin().embed([{"text": "my card was stolen"}])[0]
+    assert set(plain.slots) == {"text"}
+    plugin = TextPlugin(TextConfig(multilingual=True))
+    english, spanish, chinese, other = (
+        encoding.slots[MULTILINGUAL_SLOT]
+        for encoding in plugin.embed(
+            [
+                {"text": "my card was stolen"},
+                {"text": "me robaron la tarjeta"},
+                {"text": "我的卡被偷了"},
+                {"text": "what is the weather tomorrow"},
+            ]
+        )
+    )
+    assert english.shape == (512,)
+    assert float(np.dot(english, spanish)) > float(np.dot(english, other)) + 0.2
+    assert float(np.dot(english, chinese)) > float(np.dot(english, other)) + 0.2
