@@ -79,19 +79,18 @@ def test_silence_and_noise_give_no_speech_not_a_made_up_transcript(voice: VoiceP
 
 
 def test_acoustic_slot_tells_voices_apart(voice: VoicePlugin) -> None:
-    sentence = "I need help with my account"
-    low = _hear(voice, speak(sentence, Delivery(voice="en-us", pitch=20)))
-    high = _hear(voice, speak(sentence, Delivery(voice="en-gb+f4", pitch=90, speed=190)))
-    # the same words, so nearly the same transcript vector, but a different acoustic one
-    transcript_similarity = float(
-        np.dot(low.slots["voice_transcript"], high.slots["voice_transcript"])
+    sentence = "I lost my credit card yesterday"
+    low_voice = speak(sentence, Delivery(voice="en-us", pitch=20))
+    high_voice = speak(sentence, Delivery(voice="en-us+f3", pitch=80, speed=170))
+    low, low_again, high = (
+        _hear(voice, clip).slots["voice_acoustic"] for clip in (low_voice, low_voice, high_voice)
     )
-    acoustic = low.slots["voice_acoustic"], high.slots["voice_acoustic"]
-    acoustic_similarity = float(
-        np.dot(*acoustic) / (np.linalg.norm(acoustic[0]) * np.linalg.norm(acoustic[1]))
-    )
-    assert transcript_similarity > 0.95
-    assert acoustic_similarity < transcript_similarity - 0.02
+
+    def cosine(a: np.ndarray, b: np.ndarray) -> float:
+        return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+    assert cosine(low, low_again) > 0.999  # a property of the clip, not of the run
+    assert cosine(low, high) < 0.98  # the same words in another voice: another vector
 
 
 def test_synth_voice_data_trains_a_model_with_both_voice_slots(

@@ -6,7 +6,7 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from plugins import Part
 from service.api.deps import RuntimeDep
@@ -105,7 +105,12 @@ def _validate(model: type[Envelope], body: bytes | dict[str, Any]) -> Envelope:
 async def _read_form(request: Request, max_parts: int) -> tuple[MessageEnvelope, list[Part]]:
     """Form fields ``conversation_id``, ``message_id``, ``text`` and ``message`` (JSON with
     further parts); every uploaded file becomes a part whose type is its field name."""
-    form = await request.form(max_files=max_parts, max_fields=max_parts + 8)
+    # ``async with`` closes the uploads' spooled temporary files once read.
+    async with request.form(max_files=max_parts, max_fields=max_parts + 8) as form:
+        return await _parts_of_form(form)
+
+
+async def _parts_of_form(form: FormData) -> tuple[MessageEnvelope, list[Part]]:
     fields: dict[str, Any] = {}
     if isinstance(message := form.get("message"), str):
         try:
