@@ -171,6 +171,8 @@ def main() -> None:
         f"sample: {args.sample} test utterances (seed {args.seed}), {audio_s:.0f} s of speech, "
         f"{args.delivery} espeak-ng delivery"
     )
+    voice_settings = voice_plugin.config.model_dump(include={"model", "beam_size", "language"})
+    print(f"voice plugin: {voice_settings}")
     print(
         f"espeak-ng: {speak_s:.1f} s; voice plugin: {voice_s:.1f} s (RTF {voice_s / audio_s:.3f})"
     )
