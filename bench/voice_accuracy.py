@@ -52,6 +52,16 @@ def word_errors(reference: list[str], hypothesis: list[str]) -> int:
     return previous[-1]
 
 
+def clear_delivery(rng: np.random.Generator) -> Delivery:
+    """A caller on a decent line: a main English voice at a normal pace, little noise."""
+    return Delivery(
+        voice=str(rng.choice(["en-us", "en-gb"])),
+        speed=int(rng.integers(140, 180, endpoint=True)),
+        pitch=int(rng.integers(40, 60, endpoint=True)),
+        snr_db=float(rng.uniform(25, 40)),
+    )
+
+
 def subset(train_csv: Path, per_intent: int, cache_dir: Path) -> Path:
     with train_csv.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -74,6 +84,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sample", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--delivery",
+        choices=["clear", "varied"],
+        default="clear",
+        help="clear: en-us/en-gb, 140-180 wpm, mild pitch, 25-40 dB SNR; varied: synth's full "
+        "range (8 voices and variants, 130-200 wpm, 15-40 dB SNR).",
+    )
     parser.add_argument(
         "--train-per-intent",
         type=int,
@@ -119,7 +136,8 @@ def main() -> None:
     text_predicted = classify([encoding.slots for encoding in text_encodings])
 
     started = time.perf_counter()
-    clips = [speak(t, Delivery.draw(rng), seed=args.seed + i) for i, t in enumerate(texts)]
+    draw = Delivery.draw if args.delivery == "varied" else clear_delivery
+    clips = [speak(t, draw(rng), seed=args.seed + i) for i, t in enumerate(texts)]
     speak_s = time.perf_counter() - started
     started = time.perf_counter()
     voice_encodings = voice_plugin.embed(
@@ -149,7 +167,12 @@ def main() -> None:
     wer = 100 * errors / reference_words
     print("BANKING77 (Casanueva et al. 2020, CC BY 4.0): voice path vs text path")
     print(f"model: text-only, trained on train.csv ({label}); {train_s:.0f} s incl. loading")
-    print(f"sample: {args.sample} test utterances (seed {args.seed}), {audio_s:.0f} s of speech")
+    print(
+        f"sample: {args.sample} test utterances (seed {args.seed}), {audio_s:.0f} s of speech, "
+        f"{args.delivery} espeak-ng delivery"
+    )
+    voice_settings = voice_plugin.config.model_dump(include={"model", "beam_size", "language"})
+    print(f"voice plugin: {voice_settings}")
     print(
         f"espeak-ng: {speak_s:.1f} s; voice plugin: {voice_s:.1f} s (RTF {voice_s / audio_s:.3f})"
     )

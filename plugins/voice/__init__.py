@@ -46,7 +46,7 @@ class VoiceConfig(PluginConfig):
     cache_dir: Path | None = Field(
         default=None,
         exclude=True,  # where files live does not change the embeddings
-        description="Where the split base model is assembled (the service passes HOME/cache).",
+        description="Where the split base model is assembled (the service sets HOME/cache/models).",
     )
     compute_type: str | None = Field(
         default=None, description="CTranslate2 compute type; default int8 on CPU, float16 on GPU."
@@ -56,7 +56,7 @@ class VoiceConfig(PluginConfig):
         default=None, description="Force a language; default English for '.en', else detected."
     )
     beam_size: int = Field(
-        default=1, ge=1, le=10, description="1: greedy, several times faster on CPU than 5."
+        default=1, ge=1, le=10, description="1: greedy (fastest on CPU); more: beam search."
     )
     max_new_tokens: int = Field(default=224, ge=8, le=440, description="Per 30 s window.")
     vad: bool = Field(default=True, description="Cut long silences before transcribing.")

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from plugins import Part
 from service.api.deps import RuntimeDep
@@ -108,36 +108,38 @@ def _validate(model: type[Envelope], body: bytes | dict[str, Any]) -> Envelope:
 async def _read_form(request: Request, max_parts: int) -> tuple[MessageEnvelope, list[Part]]:
     """Form fields ``conversation_id``, ``message_id``, ``text`` and ``message`` (JSON with
     further parts); every uploaded file becomes a part whose type is its field name."""
-    form = await request.form(max_files=max_parts, max_fields=max_parts + 8)
-    try:
-        fields: dict[str, Any] = {}
-        if isinstance(message := form.get("message"), str):
-            try:
-                fields = json.loads(message)
-            except json.JSONDecodeError as error:
-                raise RequestRejectedError("Field 'message' is not valid JSON.") from error
-            if not isinstance(fields, dict):
-                raise RequestRejectedError("Field 'message' must be a JSON object.")
-        for name in ("conversation_id", "message_id"):
-            if isinstance(value := form.get(name), str):
-                fields[name] = value
-        if isinstance(text := form.get("text"), str):
-            fields["parts"] = [*fields.get("parts", []), {"type": "text", "text": text}]
-        envelope = _validate(MessageEnvelope, fields)
-        parts = [part.to_part() for part in envelope.parts]
-        for name, value in form.multi_items():
-            if isinstance(value, UploadFile):
-                parts.append(
-                    Part(
-                        type=name,
-                        data=await value.read(),
-                        media_type=value.content_type,
-                        filename=value.filename,
-                    )
+    # ``async with`` closes the uploads' spooled temporary files once read.
+    async with request.form(max_files=max_parts, max_fields=max_parts + 8) as form:
+        return await _parts_of_form(form)
+
+
+async def _parts_of_form(form: FormData) -> tuple[MessageEnvelope, list[Part]]:
+    fields: dict[str, Any] = {}
+    if isinstance(message := form.get("message"), str):
+        try:
+            fields = json.loads(message)
+        except json.JSONDecodeError as error:
+            raise RequestRejectedError("Field 'message' is not valid JSON.") from error
+        if not isinstance(fields, dict):
+            raise RequestRejectedError("Field 'message' must be a JSON object.")
+    for name in ("conversation_id", "message_id"):
+        if isinstance(value := form.get(name), str):
+            fields[name] = value
+    if isinstance(text := form.get("text"), str):
+        fields["parts"] = [*fields.get("parts", []), {"type": "text", "text": text}]
+    envelope = _validate(MessageEnvelope, fields)
+    parts = [part.to_part() for part in envelope.parts]
+    for name, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            parts.append(
+                Part(
+                    type=name,
+                    data=await value.read(),
+                    media_type=value.content_type,
+                    filename=value.filename,
                 )
-        return envelope, parts
-    finally:
-        await form.close()  # uploads spooled to temporary files
+            )
+    return envelope, parts
 
 
 def to_message_out(handled: HandledMessage) -> MessageOut:
