@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service.api.deps import RuntimeDep
 from service.api.openapi import AUTH_ERRORS, error_responses
-from service.api.schemas import ErrorOut
 from service.api.security import require_admin
 from service.errors import ModelNotFoundError, RequestRejectedError
 
@@ -71,12 +70,28 @@ async def security_settings(runtime: RuntimeDep) -> SecurityOut:
 
 
 class ModelReloadIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"path": "/models/shop-v2"}]})
+
     path: Path | None = Field(
         default=None, description="Model directory to serve; default: reload the current one."
     )
 
 
 class ModelOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "path": "/models/shop-v2",
+                    "strategy": "concat",
+                    "intents": 15,
+                    "slots": ["text"],
+                    "load_seconds": 1.2,
+                }
+            ]
+        }
+    )
+
     path: str
     strategy: str
     intents: int
@@ -87,9 +102,7 @@ class ModelOut(BaseModel):
 @router.post(
     "/model",
     summary="Load a model and serve it; the old one answers until the new one is ready",
-    responses={
-        422: {"model": ErrorOut, "description": "No loadable model at that path"},
-    },
+    responses=error_responses(422),
 )
 async def reload_model(body: ModelReloadIn, runtime: RuntimeDep) -> ModelOut:
     target = body.path or runtime.model_dir
