@@ -37,7 +37,14 @@ def _asset(name: str) -> Asset:
     "/widget.js",
     summary="The embeddable chat widget (one script tag)",
     response_class=Response,
-    responses={200: {"content": {"text/javascript": {}}}, 304: {"description": "Not modified"}},
+    responses={
+        200: {
+            "content": {
+                "text/javascript": {"example": "(function () { /* FusionDesk widget */ })();"}
+            }
+        },
+        304: {"description": "Not modified"},
+    },
 )
 async def widget_js(request: Request) -> Response:
     asset = _asset("widget.js")
