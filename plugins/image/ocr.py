@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from plugins.image.spacing import restore_spaces
+
 
 @dataclass(frozen=True)
 class OcrLine:
@@ -34,10 +36,9 @@ class OcrResult:
 
     @property
     def text(self) -> str:
-        """The confident lines joined into one string: what gets embedded."""
-        return " ".join(
-            line.text for line in self.lines if line.confidence >= self.min_confidence
-        ).strip()
+        """The confident lines joined, with dropped spaces restored: what gets embedded."""
+        confident = [line.text for line in self.lines if line.confidence >= self.min_confidence]
+        return restore_spaces(" ".join(confident))
 
     def details(self) -> dict[str, Any]:
         return {

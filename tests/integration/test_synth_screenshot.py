@@ -89,7 +89,7 @@ def test_train_command_accepts_image_rows(
         )
     )
     result = CliRunner().invoke(
-        main, ["train", str(image_only), "--out", str(tmp_path / "model"), "--epochs", "3"]
+        main, ["train", str(image_only), "--out", str(tmp_path / "model"), "--epochs", "1"]
     )
     assert result.exit_code == 0, result.output
     config = json.loads((tmp_path / "model" / "config.json").read_text())

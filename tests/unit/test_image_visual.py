@@ -8,8 +8,10 @@ import pytest
 import torch
 from PIL import Image
 
+from plugins import Part
+from plugins.image import ImageConfig, ImagePlugin
 from plugins.image.visual import FEATURE_DIM, VisualEncoder, center_crop, packaged_weights_path
-from tests.images import parcel_photo
+from tests.images import encode, error_dialog, parcel_photo
 
 # A real photograph that ships with matplotlib: Grace Hopper in her navy uniform.
 GRACE_HOPPER = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
@@ -48,3 +50,11 @@ def test_crop_is_the_centre_square() -> None:
     wide.paste((255, 255, 255), (128, 0, 384, 256))  # white centre square, black sides
     crop = np.frombuffer(center_crop(wide), dtype=np.uint8)
     assert crop.min() > 200
+
+
+def test_with_ocr_switched_off_only_the_visual_slot_is_made() -> None:
+    plugin = ImagePlugin(ImageConfig(ocr_enabled=False))
+    dialog = encode(error_dialog("Error 504: payment failed"), "PNG")
+    [encoding] = plugin.embed([plugin.preprocess(Part("image", data=dialog))])
+    assert set(encoding.slots) == {"image_visual"} and "ocr" not in encoding.details
+    assert encoding.details == {"format": "PNG", "width": 640, "height": 320}
