@@ -257,7 +257,9 @@ def fit_temperature(logits: torch.Tensor, targets: torch.Tensor) -> float:
         return loss
 
     optimizer.step(closure)  # type: ignore[no-untyped-call]
-    return float(log_t.detach().exp().clamp(0.05, 20.0).item())
+    temperature = float(log_t.detach().exp().clamp(0.05, 20.0).item())
+    # LBFGS can diverge on a tiny, perfectly separated split: then leave the logits as they are.
+    return temperature if math.isfinite(temperature) else 1.0
 
 
 def choose_threshold(

@@ -77,3 +77,10 @@ def test_calibration_lowers_expected_calibration_error() -> None:
 def test_ece_of_a_perfectly_calibrated_predictor_is_zero() -> None:
     probabilities = np.array([[1.0, 0.0], [0.0, 1.0]])
     assert expected_calibration_error(probabilities, np.array([0, 1])) == 0.0
+
+
+def test_temperature_falls_back_to_one_when_fitting_diverges() -> None:
+    from service.training.trainer import fit_temperature
+
+    logits = torch.tensor([[float("nan"), 0.0], [0.0, 1.0]])
+    assert fit_temperature(logits, torch.tensor([0, 1])) == 1.0
