@@ -173,5 +173,14 @@ def classify(text: str, model_dir: Path | None) -> None:
     asyncio.run(run())
 
 
+def _add_worker_commands() -> None:
+    from workers.cli import COMMANDS  # click only: Celery loads inside the commands
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_worker_commands()
+
 if __name__ == "__main__":
     main()

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from service.api.errors import install_error_handlers
 from service.api.middleware import BodySizeLimit
-from service.api.routes import health, messages
+from service.api.routes import health, messages, operations
 from service.runtime import Runtime
 from service.settings import Settings
 
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_middleware(BodySizeLimit, max_bytes=settings.limits.max_body_bytes)
     app.include_router(health.router)
     app.include_router(messages.router)
+    app.include_router(operations.router)
     return app
 
 
