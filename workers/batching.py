@@ -71,9 +71,11 @@ class ThreadBatcher(Generic[In, Out]):
             if len(batch) == 1:
                 batch[0][1].set_exception(error)
                 return
-            # One poisonous payload must not fail its neighbours: retry each on its own.
-            for entry in batch:
-                self._settle([entry])
+            # One poisonous payload must not fail its neighbours: bisect until it stands alone
+            # (a few extra batches, not one encode per neighbour).
+            middle = len(batch) // 2
+            self._settle(batch[:middle])
+            self._settle(batch[middle:])
             return
         if self._on_batch is not None:
             self._on_batch(len(batch), time.perf_counter() - started)

@@ -41,15 +41,16 @@ class LocalRedis:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 10) -> None:
-        self.process = subprocess.Popen(
-            [
-                self.executable,
-                "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
-                "--save", "", "--appendonly", "yes", "--appendfsync", "always",
-            ],
-            stdout=(self.directory / "redis.log").open("ab"),
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        with (self.directory / "redis.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    self.executable,
+                    "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
+                    "--save", "", "--appendonly", "yes", "--appendfsync", "always",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
         deadline = time.monotonic() + timeout_s
         while True:
             try:
@@ -78,13 +79,14 @@ class LocalWorkers:
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self, name: str, extra_env: dict[str, str] | None = None) -> None:
-        self.processes[name] = subprocess.Popen(
-            [FUSIONDESK, "worker", "--queues", "gpu,cpu", "--device", "cpu",
-             "--concurrency", str(self.threads), "--hostname", name],
-            env={**self.env, **(extra_env or {})},
-            stdout=(self.logs / f"{name}.log").open("ab"),
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        with (self.logs / f"{name}.log").open("ab") as log:
+            self.processes[name] = subprocess.Popen(
+                [FUSIONDESK, "worker", "--queues", "gpu,cpu", "--device", "cpu",
+                 "--concurrency", str(self.threads), "--hostname", name],
+                env={**self.env, **(extra_env or {})},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
 
     def wait_ready(self, names: list[str], timeout_s: float = 120) -> None:
         """Until every named worker has published a record with all its models loaded."""

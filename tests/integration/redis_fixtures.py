@@ -45,7 +45,7 @@ def celery_settings(settings: Settings, demo_model_dir: Path, redis_server: Loca
                 "broker_url": redis_server.url,
                 "visibility_timeout_s": VISIBILITY_TIMEOUT_S,
                 "max_retries": MAX_RETRIES,
-                "retry_backoff_s": 0.2,
+                "retry_backoff_s": 1.0,
                 "result_timeout_s": 90,
                 "heartbeat_s": 0.5,
             },
