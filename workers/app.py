@@ -42,6 +42,8 @@ def create_celery_app(settings: Settings) -> Celery:
             # default sweeps every 100 s whatever the timeout).
             "unacked_restore_interval": min(60.0, max(1.0, config.visibility_timeout_s / 4)),
             "unacked_restore_throttle": 1,
+            # The sweep's lock outlives a Redis restart (append-only file): keep it short.
+            "unacked_mutex_expire": min(300.0, max(5.0, config.visibility_timeout_s / 2)),
             "socket_connect_timeout": 2.0,
             # A publish to a broker that vanished without closing the socket fails, not hangs.
             "socket_timeout": 10.0,

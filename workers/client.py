@@ -55,9 +55,10 @@ class ResultTimeoutError(FusionDeskError):
 
 @dataclass(frozen=True)
 class Handle:
-    """One submitted message: a task per part, in part order."""
+    """One submitted message: a task per part, in part order (jobs kept for resubmission)."""
 
     task_ids: tuple[str, ...]
+    jobs: tuple[EncodeJob, ...]
 
 
 class ResultPoller:
@@ -140,23 +141,24 @@ class CeleryClient:
 
     def submit_now(self, jobs: Sequence[EncodeJob]) -> Handle:
         """Publish one task per job (blocking; see ``submit`` for the asyncio version)."""
-        task_ids = []
-        for job in jobs:
-            task_id = uuid.uuid4().hex
-            queue = self.registry.get(job.plugin).queue
-            try:
-                self.app.send_task(
-                    encode_task_name(queue),
-                    args=(job.plugin, job.payload),
-                    task_id=task_id,
-                    retry=False,
-                )
-            except BROKER_ERRORS as error:
-                raise BrokerUnavailableError(
-                    f"The message queue is unreachable ({type(error).__name__}); try again shortly."
-                ) from error
-            task_ids.append(task_id)
-        return Handle(tuple(task_ids))
+        handle = Handle(tuple(uuid.uuid4().hex for _ in jobs), tuple(jobs))
+        for task_id, job in zip(handle.task_ids, handle.jobs, strict=True):
+            self._publish(task_id, job)
+        return handle
+
+    def _publish(self, task_id: str, job: EncodeJob) -> None:
+        queue = self.registry.get(job.plugin).queue
+        try:
+            self.app.send_task(
+                encode_task_name(queue),
+                args=(job.plugin, job.payload),
+                task_id=task_id,
+                retry=False,
+            )
+        except BROKER_ERRORS as error:
+            raise BrokerUnavailableError(
+                f"The message queue is unreachable ({type(error).__name__}); try again shortly."
+            ) from error
 
     async def submit(self, jobs: Sequence[EncodeJob]) -> Handle:
         loop = asyncio.get_running_loop()
@@ -172,18 +174,30 @@ class CeleryClient:
 
     async def result(self, handle: Handle, timeout_s: float | None = None) -> list[Encoding]:
         """The encodings in part order; raises the part's ``InputError`` or a failure."""
-        timeout_s = timeout_s or self.settings.celery.result_timeout_s
-        deadline = time.monotonic() + timeout_s
+        deadline = time.monotonic() + (timeout_s or self.settings.celery.result_timeout_s)
         metas = await asyncio.gather(
             *(
-                self._poller.wait(task_id, max(0.0, deadline - time.monotonic()))
-                for task_id in handle.task_ids
+                self._wait(task_id, job, deadline)
+                for task_id, job in zip(handle.task_ids, handle.jobs, strict=True)
             )
         )
-        return [
-            _encoding_from_meta(task_id, meta)
-            for task_id, meta in zip(handle.task_ids, metas, strict=True)
-        ]
+        pairs = zip(handle.task_ids, metas, strict=True)
+        return [_encoding_from_meta(task_id, meta) for task_id, meta in pairs]
+
+    async def _wait(self, task_id: str, job: EncodeJob, deadline: float) -> dict[str, Any]:
+        resubmit_after_s = self.settings.celery.resubmit_after_s
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                return await self._poller.wait(task_id, max(0.0, min(remaining, resubmit_after_s)))
+            except ResultTimeoutError:
+                if remaining <= resubmit_after_s:
+                    raise
+            logger.warning(
+                "no result for %s after %.0fs; publishing it again", task_id, resubmit_after_s
+            )
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._publisher, self._publish, task_id, job)
 
     async def close(self) -> None:
         await self._poller.close()

@@ -47,6 +47,7 @@ def celery_settings(settings: Settings, demo_model_dir: Path, redis_server: Loca
                 "max_retries": MAX_RETRIES,
                 "retry_backoff_s": 1.0,
                 "result_timeout_s": 90,
+                "resubmit_after_s": 10,
                 "heartbeat_s": 0.5,
             },
         }
