@@ -20,9 +20,16 @@ def encode_task_name(queue: str) -> str:
     return f"fusiondesk.{queue}.encode"
 
 
-def create_celery_app(settings: Settings) -> Celery:
+RESULT_KEY_PREFIX = "celery-task-meta-"
+"""Where Celery's Redis backend stores a task's result (its default key prefix)."""
+
+
+def create_celery_app(settings: Settings, *, results: bool = True) -> Celery:
+    """``results=False`` for publishers that read results themselves (``workers.client``):
+    Celery's own result consumer would subscribe to every task synchronously."""
     config = settings.celery
-    app = Celery("fusiondesk", broker=config.broker_url, backend=config.resolved_result_backend)
+    backend = config.resolved_result_backend if results else None
+    app = Celery("fusiondesk", broker=config.broker_url, backend=backend)
     app.conf.update(
         task_serializer=SERIALIZER,
         result_serializer=SERIALIZER,

@@ -22,17 +22,19 @@ import redis
 import redis.asyncio as aioredis
 from celery import states
 from kombu.exceptions import OperationalError
+from kombu.serialization import loads
 
 from plugins import Encoding, Part, PluginRegistry
 from service.errors import FusionDeskError, NotReadyError
 from service.executor import EncodeJob
 from service.settings import Settings
-from workers.app import create_celery_app, encode_task_name
+from workers.app import RESULT_KEY_PREFIX, create_celery_app, encode_task_name
 from workers.wire import encoding_from_wire
 
 logger = logging.getLogger(__name__)
 
 BROKER_ERRORS = (OperationalError, redis.RedisError, OSError)
+MSGPACK_CONTENT_TYPE = "application/x-msgpack"
 
 
 class BrokerUnavailableError(NotReadyError):
@@ -64,10 +66,8 @@ class Handle:
 class ResultPoller:
     """Resolves futures as their results land in the Redis result backend."""
 
-    def __init__(self, url: str, decode: Any, key_for: Any, interval_s: float) -> None:
+    def __init__(self, url: str, interval_s: float) -> None:
         self._url = url
-        self._decode = decode
-        self._key_for = key_for
         self.interval_s = interval_s
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._task: asyncio.Task[None] | None = None
@@ -108,7 +108,7 @@ class ResultPoller:
                 await asyncio.sleep(self.interval_s)
                 continue
             try:
-                raws = await self._redis.mget([self._key_for(task_id) for task_id in task_ids])
+                raws = await self._redis.mget([RESULT_KEY_PREFIX + task_id for task_id in task_ids])
             except (redis.RedisError, OSError) as error:
                 logger.warning("result backend unreachable, retrying: %s", error)
                 await asyncio.sleep(0.25)
@@ -116,7 +116,7 @@ class ResultPoller:
             for task_id, raw in zip(task_ids, raws, strict=True):
                 if raw is None:
                     continue
-                meta = self._decode(raw)
+                meta = _decode_result(raw)
                 future = self._pending.get(task_id)
                 if meta.get("status") in states.READY_STATES and future and not future.done():
                     future.set_result(meta)
@@ -129,12 +129,9 @@ class CeleryClient:
     def __init__(self, settings: Settings, registry: PluginRegistry) -> None:
         self.settings = settings
         self.registry = registry
-        self.app = create_celery_app(settings)
-        backend = self.app.backend
+        self.app = create_celery_app(settings, results=False)
         self._poller = ResultPoller(
             settings.celery.resolved_result_backend,
-            decode=backend.decode,
-            key_for=lambda task_id: backend.get_key_for_task(task_id),
             interval_s=settings.celery.poll_interval_ms / 1000.0,
         )
         self._publisher = ThreadPoolExecutor(max_workers=4, thread_name_prefix="celery-publish")
@@ -202,6 +199,14 @@ class CeleryClient:
     async def close(self) -> None:
         await self._poller.close()
         self._publisher.shutdown(wait=False)
+
+
+def _decode_result(raw: bytes | str) -> dict[str, Any]:
+    """A result as Celery's Redis backend stored it (msgpack only: nothing else is accepted)."""
+    meta: dict[str, Any] = loads(  # type: ignore[no-untyped-call]
+        raw, MSGPACK_CONTENT_TYPE, "binary", accept={MSGPACK_CONTENT_TYPE}
+    )
+    return meta
 
 
 def _encoding_from_meta(task_id: str, meta: dict[str, Any]) -> Encoding:
