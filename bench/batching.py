@@ -20,7 +20,7 @@ from loadgen import LoadResult, banking77_texts, closed_loop, demo_settings, loc
 from service.runtime import Runtime, build_registry
 from service.settings import Settings
 
-LEVELS = {1: 60, 8: 160, 32: 320, 128: 512}
+LEVELS = {1: 40, 8: 96, 32: 192, 128: 384}
 """Concurrency -> messages sent at that level."""
 
 

@@ -88,7 +88,7 @@ class LocalWorkers:
                 stderr=subprocess.STDOUT,
             )  # fmt: skip
 
-    def wait_ready(self, names: list[str], timeout_s: float = 120) -> None:
+    def wait_ready(self, names: list[str], timeout_s: float = 300) -> None:
         """Until every named worker has published a record with all its models loaded."""
         deadline = time.monotonic() + timeout_s
         with redis.Redis.from_url(self.env["FUSIONDESK_CELERY__BROKER_URL"]) as client:
