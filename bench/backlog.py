@@ -28,9 +28,9 @@ def main() -> None:
             for row in range(ROWS):
                 sink.write(json.dumps({"id": f"t{row}", "text": texts[row % len(texts)]}) + "\n")
         with local_cluster(threads=64) as cluster:
-            for name in ("backlog-1", "backlog-2"):
+            for name in ("backlog-1@local", "backlog-2@local"):
                 cluster.workers.start(name)
-            cluster.workers.wait_ready(["backlog-1", "backlog-2"])
+            cluster.workers.wait_ready(["backlog-1@local", "backlog-2@local"])
             started = time.perf_counter()
             finished = subprocess.run(
                 [FUSIONDESK, "batch", str(source), "--out", str(out), "--no-progress"],

@@ -64,10 +64,10 @@ def main() -> None:
             ("off", {"FUSIONDESK_CELERY__BATCHING__TEXT__MAX_BATCH_SIZE": "1"}),
             ("on", {}),
         ):
-            cluster.workers.start(f"bench-{mode}", extra)
-            cluster.workers.wait_ready([f"bench-{mode}"])
+            cluster.workers.start(f"bench-{mode}@local", extra)
+            cluster.workers.wait_ready([f"bench-{mode}@local"])
             results[mode] = asyncio.run(run_levels(cluster.settings(base), texts))
-            cluster.workers.stop(f"bench-{mode}")
+            cluster.workers.stop(f"bench-{mode}@local")
 
     print("fusiondesk bench/batching.py — text messages through one Celery worker (CPU)")
     print(f"{'batching':<9} {'conc':>5} {'msgs':>6} {'msg/s':>8} {'p50 ms':>8} {'p95 ms':>8}")

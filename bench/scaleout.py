@@ -35,7 +35,7 @@ def main() -> None:
     results = {}
     with local_cluster(threads=64) as cluster:
         for count in (1, 2):
-            name = f"scale-{count}"
+            name = f"scale-{count}@local"
             cluster.workers.start(name)
             cluster.workers.wait_ready([name])
             results[count] = asyncio.run(measure(cluster.settings(base), texts))

@@ -79,6 +79,9 @@ class LocalWorkers:
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self, name: str, extra_env: dict[str, str] | None = None) -> None:
+        """Start worker ``name``, a full Celery node name such as ``gpu-1@host``."""
+        if "@" not in name:
+            raise ValueError(f"worker name {name!r} needs an '@' (Celery adds 'celery@' otherwise)")
         with (self.logs / f"{name}.log").open("ab") as log:
             self.processes[name] = subprocess.Popen(
                 [FUSIONDESK, "worker", "--queues", "gpu,cpu", "--device", "cpu",
