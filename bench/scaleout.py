@@ -16,7 +16,7 @@ from service.runtime import Runtime
 from service.settings import Settings
 
 CONCURRENCY = 64
-MESSAGES = 768
+MESSAGES = 384
 
 
 async def measure(settings: Settings, texts: list[str]) -> LoadResult:
