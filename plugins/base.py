@@ -95,6 +95,9 @@ class ModalityPlugin(ABC):
     """Dynamic batching: the most payloads ``encode`` receives at once."""
     max_wait_ms: ClassVar[float] = 5.0
     """Dynamic batching: how long a batcher may hold a request to fill a batch."""
+    queue: ClassVar[str] = "gpu"
+    """Celery queue that runs ``encode``: ``gpu`` for model-bound work, ``cpu`` for light work
+    (decoding, OCR) that should not wait behind GPU batches. Ignored by the inline executor."""
     Config: ClassVar[type[PluginConfig]] = PluginConfig
 
     def __init__(self, config: PluginConfig | None = None, *, device: str = "cpu") -> None:

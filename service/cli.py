@@ -382,5 +382,15 @@ def knowledge(questions: tuple[str, ...], domain: Path | None) -> None:
 
 main.add_command(plugin_group)
 
+
+def _add_worker_commands() -> None:
+    from workers.cli import COMMANDS  # click only: Celery loads inside the commands
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_worker_commands()
+
 if __name__ == "__main__":
     main()

@@ -39,6 +39,10 @@ def build_registry(settings: Settings) -> PluginRegistry:
 
 
 def build_executor(settings: Settings, registry: PluginRegistry) -> Executor:
+    if settings.executor == "celery":
+        from workers.executor import CeleryExecutor  # Celery is imported only when chosen
+
+        return CeleryExecutor(settings, registry)
     return InlineExecutor(registry)
 
 

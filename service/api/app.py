@@ -12,7 +12,16 @@ from starlette.middleware.cors import CORSMiddleware
 
 from service.api.errors import install_error_handlers
 from service.api.middleware import BodySizeLimit, RequestContext
-from service.api.routes import admin, conversations, health, messages, metrics, realtime, widget
+from service.api.routes import (
+    admin,
+    conversations,
+    health,
+    messages,
+    metrics,
+    operations,
+    realtime,
+    widget,
+)
 from service.runtime import Runtime
 from service.settings import Settings
 
@@ -61,6 +70,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(metrics.router)
     app.include_router(admin.router)
     app.include_router(widget.router)
+    app.include_router(operations.router)
     return app
 
 

@@ -9,6 +9,13 @@ from fastapi.testclient import TestClient
 
 from service.api import create_app
 from service.settings import Settings
+from tests.integration.redis_fixtures import (  # noqa: F401  (session fixtures for Celery tests)
+    celery_api,
+    celery_settings,
+    redis_server,
+    worker_env,
+    workers,
+)
 from tests.integration.redis_server import redis_url  # noqa: F401  (a session fixture)
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
@@ -42,6 +44,11 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
     if not runtime.ready:
         message = runtime.load_error or "Models are still loading."
         return error_response(503, "not_ready", message, {"Retry-After": RETRY_AFTER_SECONDS})
+    executor = runtime.executor.describe()
+    if executor.get("ready") is False:  # e.g. the broker is down or no worker is up
+        return error_response(
+            503, "executor_not_ready", json.dumps(executor), {"Retry-After": RETRY_AFTER_SECONDS}
+        )
     classifier = runtime.router.classifier
     return JSONResponse(
         {
@@ -52,6 +59,6 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
                 "intents": len(classifier.intents),
                 "slots": classifier.model.slot_names,
             },
-            **runtime.executor.describe(),
+            **executor,
         }
     )

@@ -1,0 +1,54 @@
+"""Operations endpoints: the dead letters of the Celery executor (admin scope)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from service.api.deps import RuntimeDep
+from service.api.openapi import AUTH_ERRORS, error_responses
+from service.api.security import require_admin
+from service.errors import RequestRejectedError
+
+router = APIRouter(
+    tags=["operations"],
+    dependencies=[Depends(require_admin)],
+    responses=error_responses(*AUTH_ERRORS),
+)
+
+EXAMPLE = {
+    "dead_letters": [
+        {
+            "task_id": "m1:0",
+            "plugin": "voice",
+            "queue": "gpu",
+            "tries": 4,
+            "error": "RuntimeError: CUDA out of memory",
+            "payload_keys": ["data", "format"],
+            "failed_at": 1764000000.0,
+        }
+    ]
+}
+
+
+@router.get(
+    "/v1/dead-letters",
+    summary="Messages that failed for good on the workers",
+    responses={200: {"content": {"application/json": {"example": EXAMPLE}}}},
+)
+async def dead_letters(runtime: RuntimeDep, limit: int = 100) -> dict[str, Any]:
+    if runtime.settings.executor != "celery":
+        raise RequestRejectedError(
+            "Dead letters exist only with the celery executor.", code="not_found", status=404
+        )
+    import redis
+
+    from workers.records import read_dead_letters
+
+    def read() -> list[dict[str, Any]]:
+        with redis.Redis.from_url(runtime.settings.celery.broker_url) as client:
+            return read_dead_letters(client, limit)
+
+    return {"dead_letters": await asyncio.to_thread(read)}

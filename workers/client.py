@@ -1,0 +1,219 @@
+"""Submit work to the queue and wait for it without blocking an event loop.
+
+Other systems use this client directly; the Celery executor is built on it. Publishing runs in
+a small thread pool (kombu is synchronous); results are collected by one asyncio poller that
+reads every pending result key with one ``MGET`` per tick, so a thousand waiting requests cost
+one Redis round trip, and a Redis restart only delays them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+import redis.asyncio as aioredis
+from celery import states
+from kombu.exceptions import OperationalError
+from kombu.serialization import loads
+
+from plugins import Encoding, Part, PluginRegistry
+from service.errors import FusionDeskError, NotReadyError
+from service.executor import EncodeJob
+from service.settings import Settings
+from workers.app import RESULT_KEY_PREFIX, create_celery_app, encode_task_name
+from workers.wire import encoding_from_wire
+
+logger = logging.getLogger(__name__)
+
+BROKER_ERRORS = (OperationalError, redis.RedisError, OSError)
+MSGPACK_CONTENT_TYPE = "application/x-msgpack"
+
+
+class BrokerUnavailableError(NotReadyError):
+    """The queue cannot take new work right now (503 with Retry-After)."""
+
+    code = "broker_unavailable"
+
+
+class InferenceFailedError(FusionDeskError):
+    """A part failed for good on the workers (its dead letter says why)."""
+
+    code = "inference_failed"
+    status = 502
+
+
+class ResultTimeoutError(FusionDeskError):
+    code = "inference_timeout"
+    status = 504
+
+
+@dataclass(frozen=True)
+class Handle:
+    """One submitted message: a task per part, in part order (jobs kept for resubmission)."""
+
+    task_ids: tuple[str, ...]
+    jobs: tuple[EncodeJob, ...]
+
+
+class ResultPoller:
+    """Resolves futures as their results land in the Redis result backend."""
+
+    def __init__(self, url: str, interval_s: float) -> None:
+        self._url = url
+        self.interval_s = interval_s
+        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._redis: aioredis.Redis | None = None
+
+    async def wait(self, task_id: str, timeout_s: float) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+            self._redis = aioredis.Redis.from_url(self._url, socket_connect_timeout=2.0)
+            self._pending = {}
+            self._task = loop.create_task(self._poll())
+        future = self._pending.setdefault(task_id, loop.create_future())
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout_s)
+        except TimeoutError:
+            raise ResultTimeoutError(
+                f"No result for task {task_id} within {timeout_s:.0f}s; the workers may be "
+                "down or overloaded."
+            ) from None
+        finally:
+            self._pending.pop(task_id, None)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+
+    async def _poll(self) -> None:
+        assert self._redis is not None
+        while True:
+            task_ids = [task_id for task_id, f in self._pending.items() if not f.done()]
+            if not task_ids:
+                await asyncio.sleep(self.interval_s)
+                continue
+            try:
+                raws = await self._redis.mget([RESULT_KEY_PREFIX + task_id for task_id in task_ids])
+            except (redis.RedisError, OSError) as error:
+                logger.warning("result backend unreachable, retrying: %s", error)
+                await asyncio.sleep(0.25)
+                continue
+            for task_id, raw in zip(task_ids, raws, strict=True):
+                if raw is None:
+                    continue
+                meta = _decode_result(raw)
+                future = self._pending.get(task_id)
+                if meta.get("status") in states.READY_STATES and future and not future.done():
+                    future.set_result(meta)
+            await asyncio.sleep(self.interval_s)
+
+
+class CeleryClient:
+    """Submits encode jobs to the queues and waits for their encodings."""
+
+    def __init__(self, settings: Settings, registry: PluginRegistry) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.app = create_celery_app(settings, results=False)
+        self._poller = ResultPoller(
+            settings.celery.resolved_result_backend,
+            interval_s=settings.celery.poll_interval_ms / 1000.0,
+        )
+        self._publisher = ThreadPoolExecutor(max_workers=4, thread_name_prefix="celery-publish")
+
+    def submit_now(self, jobs: Sequence[EncodeJob]) -> Handle:
+        """Publish one task per job (blocking; see ``submit`` for the asyncio version)."""
+        handle = Handle(tuple(uuid.uuid4().hex for _ in jobs), tuple(jobs))
+        for task_id, job in zip(handle.task_ids, handle.jobs, strict=True):
+            self._publish(task_id, job)
+        return handle
+
+    def _publish(self, task_id: str, job: EncodeJob) -> None:
+        queue = self.registry.get(job.plugin).queue
+        try:
+            self.app.send_task(
+                encode_task_name(queue),
+                args=(job.plugin, job.payload),
+                task_id=task_id,
+                retry=False,
+            )
+        except BROKER_ERRORS as error:
+            raise BrokerUnavailableError(
+                f"The message queue is unreachable ({type(error).__name__}); try again shortly."
+            ) from error
+
+    async def submit(self, jobs: Sequence[EncodeJob]) -> Handle:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._publisher, self.submit_now, jobs)
+
+    async def submit_parts(self, parts: Sequence[Part]) -> Handle:
+        """Preprocess a message's parts here (cheap) and queue their encoding."""
+        jobs = []
+        for part in parts:
+            plugin = self.registry.for_part_type(part.type)
+            jobs.append(EncodeJob(plugin.name, plugin.preprocess(part)))
+        return await self.submit(jobs)
+
+    async def result(self, handle: Handle, timeout_s: float | None = None) -> list[Encoding]:
+        """The encodings in part order; raises the part's ``InputError`` or a failure."""
+        deadline = time.monotonic() + (timeout_s or self.settings.celery.result_timeout_s)
+        metas = await asyncio.gather(
+            *(
+                self._wait(task_id, job, deadline)
+                for task_id, job in zip(handle.task_ids, handle.jobs, strict=True)
+            )
+        )
+        pairs = zip(handle.task_ids, metas, strict=True)
+        return [_encoding_from_meta(task_id, meta) for task_id, meta in pairs]
+
+    async def _wait(self, task_id: str, job: EncodeJob, deadline: float) -> dict[str, Any]:
+        resubmit_after_s = self.settings.celery.resubmit_after_s
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                return await self._poller.wait(task_id, max(0.0, min(remaining, resubmit_after_s)))
+            except ResultTimeoutError:
+                if remaining <= resubmit_after_s:
+                    raise
+            logger.warning(
+                "no result for %s after %.0fs; publishing it again", task_id, resubmit_after_s
+            )
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._publisher, self._publish, task_id, job)
+
+    async def close(self) -> None:
+        await self._poller.close()
+        self._publisher.shutdown(wait=False)
+
+
+def _decode_result(raw: bytes | str) -> dict[str, Any]:
+    """A result as Celery's Redis backend stored it (msgpack only: nothing else is accepted)."""
+    meta: dict[str, Any] = loads(  # type: ignore[no-untyped-call]
+        raw, MSGPACK_CONTENT_TYPE, "binary", accept={MSGPACK_CONTENT_TYPE}
+    )
+    return meta
+
+
+def _encoding_from_meta(task_id: str, meta: dict[str, Any]) -> Encoding:
+    if meta["status"] == states.SUCCESS:
+        return encoding_from_wire(meta["result"])
+    failure = meta.get("result") or {}
+    reason = failure.get("exc_type", "error") if isinstance(failure, dict) else str(failure)
+    raise InferenceFailedError(
+        f"Encoding failed for good ({reason}); see the dead letter of task {task_id}."
+    )

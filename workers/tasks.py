@@ -1,0 +1,133 @@
+"""Thin Celery tasks: hand the payload to the plugin's batcher, return the encoding.
+
+Everything heavy lives in one ``WorkerRuntime`` per worker process, built lazily in that
+process (never before a fork), whose plugins load once and stay loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import redis
+from celery import Celery, Task, states
+
+from plugins import Encoding, InputError, Payload, PluginRegistry
+from service.runtime import build_registry
+from service.settings import Settings
+from workers.app import QUEUES, encode_task_name
+from workers.batching import ThreadBatcher
+from workers.records import WorkerStats, record_dead_letter
+from workers.wire import WireEncoding, encoding_to_wire, input_error_to_wire
+
+logger = logging.getLogger(__name__)
+
+
+class WorkerRuntime:
+    """The plugins, their batchers and the statistics of one worker process."""
+
+    def __init__(self, settings: Settings, hostname: str, queues: list[str]) -> None:
+        self.settings = settings
+        self.registry: PluginRegistry = build_registry(settings)
+        self.queues = queues
+        served = [plugin.name for plugin in self.registry if plugin.queue in queues]
+        self.stats = WorkerStats(hostname, queues, settings.device, served)
+        self.redis = redis.Redis.from_url(settings.celery.broker_url)
+        self._batchers: dict[str, ThreadBatcher[Payload, Encoding]] = {}
+        self._lock = threading.Lock()
+
+    def batcher(self, plugin_name: str) -> ThreadBatcher[Payload, Encoding]:
+        with self._lock:
+            if plugin_name not in self._batchers:
+                plugin = self.registry.get(plugin_name)
+                override = self.settings.celery.batching.get(plugin_name)
+                max_batch_size = plugin.max_batch_size
+                max_wait_ms = plugin.max_wait_ms
+                if override is not None:
+                    max_batch_size = override.max_batch_size or max_batch_size
+                    if override.max_wait_ms is not None:
+                        max_wait_ms = override.max_wait_ms
+                self._batchers[plugin_name] = ThreadBatcher(
+                    plugin.embed,
+                    max_batch_size=max_batch_size,
+                    max_wait_ms=max_wait_ms,
+                    on_batch=lambda size, seconds: self.stats.record_batch(
+                        plugin_name, size, seconds
+                    ),
+                    name=f"batcher-{plugin_name}",
+                )
+            return self._batchers[plugin_name]
+
+    def warm_up(self) -> None:
+        """Load the models this worker serves, so the first messages do not wait for them."""
+        for name in self.stats.models:
+            started = time.perf_counter()
+            self.registry.get(name).load()
+            self.stats.mark_loaded(name)
+            logger.info("loaded %s in %.1fs", name, time.perf_counter() - started)
+
+    def encode(self, plugin_name: str, payload: Payload) -> Encoding:
+        return self.batcher(plugin_name).submit(payload)
+
+
+_runtime: WorkerRuntime | None = None
+_runtime_lock = threading.Lock()
+
+
+def start_worker_runtime(settings: Settings, hostname: str, queues: list[str]) -> WorkerRuntime:
+    global _runtime
+    with _runtime_lock:
+        if _runtime is None:
+            _runtime = WorkerRuntime(settings, hostname, queues)
+        return _runtime
+
+
+def worker_runtime(settings: Settings) -> WorkerRuntime:
+    """This process's runtime; created on first use when no worker signal created it."""
+    return _runtime or start_worker_runtime(settings, "unknown", list(QUEUES))
+
+
+def register_tasks(app: Celery, settings: Settings) -> None:
+    """One encode task per queue; a plugin's ``queue`` attribute picks which one it gets."""
+    config = settings.celery
+
+    def encode(task: Task[Any, Any], plugin_name: str, payload: Payload) -> WireEncoding:
+        # Idempotent by message id: a redelivered message whose result is already stored
+        # (its worker died between storing and acknowledging) is not encoded twice.
+        stored = task.backend.get_task_meta(task.request.id)
+        if stored.get("status") == states.SUCCESS:
+            result: WireEncoding = stored["result"]
+            return result
+        runtime = worker_runtime(settings)
+        try:
+            encoding = runtime.encode(plugin_name, payload)
+        except InputError as error:
+            return input_error_to_wire(error)
+        except Exception as error:
+            runtime.stats.record_error(plugin_name)
+            tries = task.request.retries + 1
+            if task.request.retries < config.max_retries:
+                logger.warning("%s failed (try %d), retrying: %r", task.request.id, tries, error)
+                raise task.retry(
+                    exc=error, countdown=config.retry_backoff_s * 2**task.request.retries
+                ) from error
+            logger.error("%s failed for good after %d tries: %r", task.request.id, tries, error)
+            record_dead_letter(
+                runtime.redis,
+                {
+                    "task_id": task.request.id,
+                    "plugin": plugin_name,
+                    "queue": task.request.delivery_info.get("routing_key"),
+                    "tries": tries,
+                    "error": f"{type(error).__name__}: {error}",
+                    "payload_keys": sorted(payload) if isinstance(payload, dict) else [],
+                    "failed_at": time.time(),
+                },
+            )
+            raise
+        return encoding_to_wire(encoding)
+
+    for queue in QUEUES:
+        app.task(name=encode_task_name(queue), bind=True, acks_late=True)(encode)

@@ -1,0 +1,85 @@
+"""The worker process: ``fusiondesk worker`` runs it, and so can ``celery -A workers.worker``
+(which is also how Flower finds the app: ``celery -A workers.worker flower``).
+
+Models load in the worker process after it is up (``worker_ready``), in a background thread:
+never before a fork and never inside ``worker_process_init``, which Celery kills when slow.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_ready, worker_shutdown
+from kombu.transport import redis as kombu_redis
+
+from service.settings import Settings
+from workers.app import QUEUES, create_celery_app
+from workers.tasks import register_tasks, start_worker_runtime, worker_runtime
+
+logger = logging.getLogger(__name__)
+
+
+def _survive_restore_without_connection() -> None:
+    """Keep the worker alive when Redis goes away under unacknowledged messages.
+
+    On a lost connection kombu's Redis channel closes and restores its unacknowledged messages
+    through a client it can no longer build (``AttributeError`` on ``None``), which Celery
+    treats as unrecoverable: the worker exits. Those messages are still in Redis's unacked set
+    and come back through the visibility-timeout sweep, so skipping the restore is safe.
+    """
+    original = kombu_redis.QoS.restore_unacked
+
+    def restore_unacked(self: kombu_redis.QoS, client: Any = None) -> None:
+        try:
+            original(self, client)  # type: ignore[no-untyped-call]
+        except AttributeError as error:
+            logger.warning("broker gone; unacked messages return after visibility: %s", error)
+
+    kombu_redis.QoS.restore_unacked = restore_unacked  # type: ignore[method-assign]
+
+
+def build_worker_app(settings: Settings) -> Celery:
+    _survive_restore_without_connection()
+    app = create_celery_app(settings)
+    register_tasks(app, settings)
+    stop = threading.Event()
+
+    def _on_ready(sender: Any, **_: Any) -> None:
+        # One line per received and per succeeded task (with its vectors) costs more than the
+        # task at thousands per second; failures and retries are still logged.
+        for chatty in ("celery.app.trace", "celery.worker.strategy"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
+        consumed = set(sender.app.amqp.queues.consume_from or QUEUES)
+        queues = [queue for queue in QUEUES if queue in consumed]
+        runtime = start_worker_runtime(settings, str(sender.hostname), queues)
+        threading.Thread(target=runtime.warm_up, name="warm-up", daemon=True).start()
+        threading.Thread(target=_heartbeat, args=(settings, stop), daemon=True).start()
+
+    def _on_shutdown(**_: Any) -> None:
+        stop.set()
+        runtime = worker_runtime(settings)
+        try:
+            runtime.stats.withdraw(runtime.redis)
+        except Exception as error:  # Redis may be the reason we stop
+            logger.warning("could not withdraw the worker record: %s", error)
+
+    worker_ready.connect(_on_ready, weak=False)
+    worker_shutdown.connect(_on_shutdown, weak=False)
+    return app
+
+
+def _heartbeat(settings: Settings, stop: threading.Event) -> None:
+    runtime = worker_runtime(settings)
+    period = settings.celery.heartbeat_s
+    while not stop.is_set():
+        try:
+            runtime.stats.publish(runtime.redis, ttl_s=period * 3)
+        except Exception as error:  # keep beating through a Redis outage
+            logger.debug("heartbeat failed: %s", error)
+        stop.wait(period)
+
+
+app = build_worker_app(Settings())
