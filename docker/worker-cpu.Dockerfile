@@ -36,5 +36,5 @@ USER 10001
 WORKDIR /var/lib/fusiondesk
 # The worker answers a Celery ping once it consumes its queues.
 HEALTHCHECK --interval=30s --timeout=15s --start-period=120s --retries=3 \
-    CMD ["sh", "-c", "celery --app workers inspect ping --destination celery@$HOSTNAME --timeout 10"]
-CMD ["fusiondesk", "worker", "--queues", "cpu"]
+    CMD ["sh", "-c", "celery --app workers.worker inspect ping --destination fusiondesk@$HOSTNAME --timeout 10"]
+CMD ["fusiondesk", "worker", "--queues", "cpu", "--hostname", "fusiondesk@%h"]

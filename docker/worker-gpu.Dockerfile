@@ -48,5 +48,5 @@ ENV PATH=/opt/venv/bin:$PATH \
 USER 10001
 WORKDIR /var/lib/fusiondesk
 HEALTHCHECK --interval=30s --timeout=15s --start-period=180s --retries=3 \
-    CMD ["sh", "-c", "celery --app workers inspect ping --destination celery@$HOSTNAME --timeout 10"]
-CMD ["fusiondesk", "worker", "--queues", "gpu", "--device", "cuda"]
+    CMD ["sh", "-c", "celery --app workers.worker inspect ping --destination fusiondesk@$HOSTNAME --timeout 10"]
+CMD ["fusiondesk", "worker", "--queues", "gpu", "--device", "cuda", "--hostname", "fusiondesk@%h"]

@@ -4,21 +4,21 @@ healthchecks hit real routes; every Dockerfile passes hadolint."""
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import re
 import shlex
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, get_args, get_origin
+from typing import Any, get_origin
 
+import celery
 import click
 import pytest
 import yaml
 from pydantic import BaseModel, ValidationError
 
-import workers
 from service.api import create_app
 from service.cli import main as fusiondesk_cli
 from service.settings import Settings
@@ -27,16 +27,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
 BUILT_SERVICES = {"api", "worker-cpu", "worker-gpu"}
 
-# Settings, values and commands the compose files use that other branches add (workers,
-# conversations). Each test below fails once one of them exists, so the entry is removed
-# and the real check takes over.
-PENDING_SETTINGS = {
-    "FUSIONDESK_REDIS_URL": "the workers / conversations branches",
-    "FUSIONDESK_STORE": "the conversations branch",
-}
-PENDING_VALUES = {("FUSIONDESK_EXECUTOR", "celery"): "the workers branch"}
-PENDING_COMMANDS = {"worker": "the workers branch"}
-CELERY_APP_PENDING = "the workers branch"
 
 
 def settings_env_names() -> tuple[set[str], set[str]]:
@@ -161,14 +151,8 @@ def test_env_example_and_compose_name_only_real_settings() -> None:
     named = set(env_example())
     for environment in service_environments().values():
         named |= {name for name in environment if name.startswith("FUSIONDESK_")}
-    unknown = sorted(
-        n
-        for n in named
-        if n.startswith("FUSIONDESK_") and not is_setting(n) and n not in PENDING_SETTINGS
-    )
+    unknown = sorted(n for n in named if n.startswith("FUSIONDESK_") and not is_setting(n))
     assert not unknown, f"not fields of service.settings.Settings: {', '.join(unknown)}"
-    landed = sorted(name for name in PENDING_SETTINGS if is_setting(name))
-    assert not landed, f"now real settings; remove from PENDING_SETTINGS: {', '.join(landed)}"
 
 
 def test_compose_variables_are_documented_in_env_example() -> None:
@@ -181,9 +165,6 @@ def test_compose_variables_are_documented_in_env_example() -> None:
 def test_service_environments_and_examples_are_valid_settings(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    executors = get_args(Settings.model_fields["executor"].annotation)
-    for name, value in PENDING_VALUES:
-        assert value not in executors, f"{name}={value} is valid now; drop it from PENDING_VALUES"
     environments = service_environments()
     candidates = {
         service: dockerfile_env(DOCKER / f"{service}.Dockerfile") | environments[service]
@@ -195,8 +176,6 @@ def test_service_environments_and_examples_are_valid_settings(
             name: value
             for name, value in environment.items()
             if name.startswith("FUSIONDESK_")
-            and name not in PENDING_SETTINGS
-            and (name, value) not in PENDING_VALUES
         }
         with monkeypatch.context() as patch:
             for name, value in checked.items():
@@ -213,13 +192,9 @@ def test_containers_run_fusiondesk_commands_the_cli_accepts() -> None:
         program, subcommand, *arguments = services[name]["command"]
         assert program == "fusiondesk"
         command = fusiondesk_cli.commands.get(subcommand)
-        if command is None:
-            assert subcommand in PENDING_COMMANDS, f"{name}: no `fusiondesk {subcommand}`"
-            continue
+        assert command is not None, f"{name}: no `fusiondesk {subcommand}`"
         with click.Context(fusiondesk_cli) as parent:
             command.make_context(subcommand, list(arguments), parent=parent)
-    landed = sorted(c for c in PENDING_COMMANDS if c in fusiondesk_cli.commands)
-    assert not landed, f"now real commands; remove from PENDING_COMMANDS: {landed}"
 
 
 def test_api_healthcheck_targets_the_readiness_route_on_the_served_port() -> None:
@@ -240,14 +215,12 @@ def test_api_healthcheck_targets_the_readiness_route_on_the_served_port() -> Non
 def test_worker_healthchecks_ping_the_workers_celery_app() -> None:
     for name in ("worker-cpu", "worker-gpu"):
         [*_, script] = compose()["services"][name]["healthcheck"]["test"]
-        assert script.startswith("celery --app workers inspect ping")
+        assert script.startswith("celery --app workers.worker inspect ping")
+        assert "--destination fusiondesk@$$HOSTNAME" in script
+        assert ["--hostname", "fusiondesk@%h"] == compose()["services"][name]["command"][-2:]
         [healthcheck] = dockerfile_instructions(DOCKER / f"{name}.Dockerfile")["HEALTHCHECK"]
-        assert "celery --app workers inspect ping" in healthcheck
-    has_app = hasattr(workers, "app") or importlib.util.find_spec("workers.celery") is not None
-    if CELERY_APP_PENDING:
-        assert not has_app, "workers has its Celery app now; set CELERY_APP_PENDING to ''"
-    else:
-        assert has_app, "`celery --app workers` finds no app (workers.app or workers.celery)"
+        assert "celery --app workers.worker inspect ping" in healthcheck
+    assert isinstance(importlib.import_module("workers.worker").app, celery.Celery)
 
 
 def test_dockerfiles_pass_hadolint() -> None:
