@@ -13,13 +13,12 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Any, get_args
+from typing import Any
 
 import httpx
 import pytest
 
 from plugins import PluginRegistry
-from service.settings import Settings
 from tests.integration.installs import editable_install
 from tests.integration.processes import FUSIONDESK, free_port, running, served
 
@@ -65,21 +64,7 @@ HELD_OUT: dict[str, Letter] = {
 }
 
 
-def celery_executor_available() -> bool:
-    return "celery" in get_args(Settings.model_fields["executor"].annotation)
-
-
-EXECUTORS = [
-    "inline",
-    pytest.param(
-        "celery",
-        marks=pytest.mark.skipif(
-            not celery_executor_available(),
-            reason="no Celery executor on this branch yet (Settings.executor admits only "
-            "'inline'); the workers branch adds it",
-        ),
-    ),
-]
+EXECUTORS = ["inline", "celery"]
 
 
 def cli(
@@ -201,9 +186,10 @@ def server(
     if redis_server is None:
         pytest.skip("redis-server is not installed (scripts/install-system-packages.sh)")
     port = free_port()
-    serve_env["FUSIONDESK_REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+    serve_env["FUSIONDESK_CELERY__BROKER_URL"] = f"redis://127.0.0.1:{port}/0"
     redis_command = [redis_server, "--port", str(port), "--save", "", "--appendonly", "no"]
-    worker_command = [*FUSIONDESK, "worker", "--queues", "cpu"]
+    # The document plugin declares no queue, so its work goes to the default "gpu" queue.
+    worker_command = [*FUSIONDESK, "worker", "--queues", "gpu,cpu"]
     with (
         running(redis_command, serve_env),
         running(worker_command, serve_env),
