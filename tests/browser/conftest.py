@@ -93,7 +93,9 @@ def spoken_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return padded
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running in this thread while it is
+# open, which would break every later test that calls asyncio.run().
+@pytest.fixture(scope="module")
 def browser(spoken_wav: Path) -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.skip("chromium is not installed (scripts/install-system-packages.sh)")

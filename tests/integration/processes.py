@@ -1,9 +1,8 @@
-"""Real server processes for integration tests: a free port and a `fusiondesk serve` run."""
+"""Real server processes for integration tests: any command, and a `fusiondesk serve` run."""
 
 from __future__ import annotations
 
 import contextlib
-import socket
 import subprocess
 import sys
 import time
@@ -11,13 +10,9 @@ from collections.abc import Iterator
 
 import httpx
 
+from workers.local import free_port
+
 FUSIONDESK = [sys.executable, "-m", "service.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextlib.contextmanager

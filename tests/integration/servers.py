@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.integration.redis_server import free_port
+from workers.local import free_port
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,11 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def chat(settings: Settings, demo_model_dir: Path) -> Iterator[TestClient]:
     """The real app and demo model, with voice and image plugins beside the real text one."""
-    served = settings.model_copy(update={"model_dir": demo_model_dir})
+    # The fakes stand in for the real voice and image plugins (the widget's browser tests
+    # drive those through this same WebSocket): instant, and their details are known.
+    served = settings.model_copy(
+        update={"model_dir": demo_model_dir, "disabled_plugins": ["voice", "image"]}
+    )
     registry = build_registry(served)
     registry.register(FakeVoicePlugin())
     registry.register(FakeImagePlugin())

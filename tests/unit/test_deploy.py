@@ -28,7 +28,6 @@ DOCKER = ROOT / "docker"
 BUILT_SERVICES = {"api", "worker-cpu", "worker-gpu"}
 
 
-
 def settings_env_names() -> tuple[set[str], set[str]]:
     """(every variable name Settings reads, prefixes of free-form dict settings)."""
     names: set[str] = set()
@@ -173,9 +172,7 @@ def test_service_environments_and_examples_are_valid_settings(
     candidates[".env.example"] = {name: value for name, value in env_example().items() if value}
     for source, environment in candidates.items():
         checked = {
-            name: value
-            for name, value in environment.items()
-            if name.startswith("FUSIONDESK_")
+            name: value for name, value in environment.items() if name.startswith("FUSIONDESK_")
         }
         with monkeypatch.context() as patch:
             for name, value in checked.items():
