@@ -36,7 +36,10 @@ EXAMPLE = {
 @router.get(
     "/v1/dead-letters",
     summary="Messages that failed for good on the workers",
-    responses={200: {"content": {"application/json": {"example": EXAMPLE}}}},
+    responses={
+        200: {"content": {"application/json": {"example": EXAMPLE}}},
+        **error_responses(422),
+    },
 )
 async def dead_letters(runtime: RuntimeDep, limit: int = 100) -> dict[str, Any]:
     if runtime.settings.executor != "celery":
