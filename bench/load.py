@@ -15,18 +15,19 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import random
-import socket
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._server import running_server  # noqa: E402
 
 TEXTS = [
     "where is my parcel",
@@ -111,45 +112,6 @@ async def run_clients(
     return results, time.perf_counter() - started
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def embedded_server() -> Iterator[str]:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "FUSIONDESK_PORT": str(port),
-        "FUSIONDESK_RATE_LIMITS__PER_IP_PER_MINUTE": "0",  # one machine plays 200 customers
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 600
-        while True:
-            if process.poll() is not None:
-                raise SystemExit("the server exited at start-up")
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise SystemExit("the server never got ready")
-            time.sleep(0.3)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
 def _percentiles(values: list[float]) -> tuple[float, float, float]:
     if not values:
         return float("nan"), float("nan"), float("nan")
@@ -167,7 +129,9 @@ def main() -> None:
     args = parser.parse_args()
 
     with contextlib.ExitStack() as stack:
-        url = args.url or stack.enter_context(embedded_server())
+        # One machine plays 200 customers: no per-IP rate limit on the server under test.
+        server = running_server({"FUSIONDESK_RATE_LIMITS__PER_IP_PER_MINUTE": "0"}, timeout_s=600)
+        url = args.url or stack.enter_context(server)
         asyncio.run(run_clients(url, 1, 5, 0, 0))  # warm-up: first batches, lazy paths
         single, _ = asyncio.run(run_clients(url, 1, args.turns, 0, 0))
         loaded, seconds = asyncio.run(
