@@ -8,9 +8,10 @@ encode function runs in a worker thread so the event loop never blocks on model 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
+
+from service.aio import stop_task
 
 In = TypeVar("In")
 Out = TypeVar("Out")
@@ -42,9 +43,7 @@ class AsyncBatcher(Generic[In, Out]):
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
             self._task = None
 
     async def _serve(self) -> None:
@@ -69,24 +68,62 @@ class AsyncBatcher(Generic[In, Out]):
                 except TimeoutError:
                     break
             last_batch_size = len(batch)
-            await self._settle(batch)
+            await _settle(self._run_batch, batch)
 
-    async def _settle(self, batch: list[tuple[In, asyncio.Future[Out]]]) -> None:
-        live = [(item, future) for item, future in batch if not future.cancelled()]
-        if not live:
+
+async def _settle(
+    run_batch: Callable[[Sequence[In]], list[Out]], batch: list[tuple[In, asyncio.Future[Out]]]
+) -> None:
+    live = [(item, future) for item, future in batch if not future.cancelled()]
+    if not live:
+        return
+    try:
+        results = await asyncio.to_thread(run_batch, [item for item, _ in live])
+    except Exception as error:
+        if len(live) == 1:
+            _resolve(live[0][1], error=error)
             return
-        try:
-            results = await asyncio.to_thread(self._run_batch, [item for item, _ in live])
-        except Exception as error:
-            if len(live) == 1:
-                _resolve(live[0][1], error=error)
-                return
-            # One bad item must not fail its neighbours: retry each on its own.
-            for entry in live:
-                await self._settle([entry])
-            return
-        for (_, future), result in zip(live, results, strict=True):
-            _resolve(future, result=result)
+        # One bad item must not fail its neighbours: retry each on its own.
+        for entry in live:
+            await _settle(run_batch, [entry])
+        return
+    for (_, future), result in zip(live, results, strict=True):
+        _resolve(future, result=result)
+
+
+class DrainingBatcher(Generic[In, Out]):
+    """Batches whatever arrives while the previous batch runs, without waiting for company.
+
+    For cheap models (the fusion classifier) where a wait would cost more than it saves. A
+    drain task starts with the first request and ends once nothing is waiting, so there is no
+    background task to stop, and a batcher dropped with its model (a hot reload) leaves none
+    behind.
+    """
+
+    def __init__(
+        self, run_batch: Callable[[Sequence[In]], list[Out]], *, max_batch_size: int
+    ) -> None:
+        self._run_batch = run_batch
+        self.max_batch_size = max_batch_size
+        self._waiting: list[tuple[In, asyncio.Future[Out]]] = []
+        self._drain: asyncio.Task[None] | None = None
+
+    async def submit(self, item: In) -> Out:
+        loop = asyncio.get_running_loop()
+        if self._drain is not None and self._drain.get_loop() is not loop:
+            # A new event loop (tests, CLI runs): the old one's requests went with it.
+            self._waiting, self._drain = [], None
+        future: asyncio.Future[Out] = loop.create_future()
+        self._waiting.append((item, future))
+        if self._drain is None or self._drain.done():
+            self._drain = loop.create_task(self._drain_waiting())
+        return await future
+
+    async def _drain_waiting(self) -> None:
+        while self._waiting:
+            batch = self._waiting[: self.max_batch_size]
+            del self._waiting[: self.max_batch_size]
+            await _settle(self._run_batch, batch)
 
 
 def _resolve(

@@ -78,6 +78,9 @@ def serve(host: str | None, port: int | None, model_dir: Path | None) -> None:
         log_config=None,  # our handler: JSON lines with request ids, secrets masked
         access_log=False,  # uvicorn's would log query strings (?key=, ?token=)
         ws_max_size=settings.limits.max_body_bytes,
+        # Chat events are a few hundred bytes: compressing each one costs the event loop more
+        # CPU than it saves bandwidth (media goes up uncompressed anyway, it is compressed).
+        ws_per_message_deflate=False,
     )
 
 

@@ -12,9 +12,12 @@ from typing import Any
 import numpy as np
 
 from plugins import Encoding, Part, PluginRegistry
+from service.batching import DrainingBatcher
 from service.errors import RequestRejectedError
 from service.executor import EncodeJob, Executor
 from service.fusion import IntentClassifier, Prediction
+
+CLASSIFY_BATCH_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,10 @@ class Router:
         self.executor = executor
         self.classifier = classifier
         self._spaces = {name: spec.space for name, spec in registry.slot_specs().items()}
+        # Concurrent messages share one classifier forward (and one thread hop) under load.
+        self._classify = DrainingBatcher[dict[str, np.ndarray], Prediction](
+            classifier.predict, max_batch_size=CLASSIFY_BATCH_SIZE
+        )
 
     def prepare(self, parts: Sequence[Part]) -> list[EncodeJob]:
         """Validate and decode every part (cheap; raises the plugin's ``InputError``)."""
@@ -70,7 +77,7 @@ class Router:
                 f"(got slots {sorted(slots)}; the model reads {self.classifier.model.slot_names}).",
                 code="no_usable_content",
             )
-        [prediction] = await asyncio.to_thread(self.classifier.predict, [aligned])
+        prediction = await self._classify.submit(aligned)
         done = time.perf_counter()
         results = [
             PartResult(part.type, job.plugin, sorted(encoding.slots), encoding.details)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from plugins import Part, PluginRegistry
+from service.aio import stop_task
 from service.conversations import ConversationStore, InMemoryConversationStore, Turn
 from service.demo import DEMO_DOMAIN
 from service.errors import NotReadyError
@@ -203,9 +204,7 @@ class Runtime:
 
     async def close(self) -> None:
         if self._watch is not None:
-            self._watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watch
+            await stop_task(self._watch)
         await self.responder.aclose()
         await self.executor.close()
         await self.store.close()

@@ -9,7 +9,6 @@ one Redis round trip, and a Redis restart only delays them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -25,6 +24,7 @@ from kombu.exceptions import OperationalError
 from kombu.serialization import loads
 
 from plugins import Encoding, Part, PluginRegistry
+from service.aio import stop_task
 from service.errors import FusionDeskError, NotReadyError
 from service.executor import EncodeJob
 from service.settings import Settings
@@ -92,9 +92,7 @@ class ResultPoller:
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
             self._task = None
         if self._redis is not None:
             await self._redis.aclose()

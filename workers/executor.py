@@ -7,7 +7,6 @@ queue depths), so ``describe`` (``/readyz``, ``/metrics``) never waits on Redis.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -25,6 +24,7 @@ from prometheus_client.core import (
 )
 
 from plugins import Encoding, PluginRegistry
+from service.aio import stop_task
 from service.executor import EncodeJob
 from service.settings import Settings
 from workers.app import QUEUES
@@ -55,9 +55,7 @@ class CeleryExecutor:
 
     async def close(self) -> None:
         if self._monitor is not None:
-            self._monitor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._monitor
+            await stop_task(self._monitor)
         await self.client.close()
 
     def describe(self) -> dict[str, object]:

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForRetrieverRun,
+    CallbackManagerForRetrieverRun,
+)
 from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
@@ -61,11 +64,20 @@ class ScoredRetriever(BaseRetriever):
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
+        return self._kept(self.store.similarity_search_with_score(query, k=self.k))
+
+    async def _aget_relevant_documents(
+        self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        # The store's async search embeds through ``aembed_query``: batched with other questions.
+        return self._kept(await self.store.asimilarity_search_with_score(query, k=self.k))
+
+    def _kept(self, scored: list[tuple[Document, float]]) -> list[Document]:
         return [
             Document(
                 page_content=document.page_content, metadata={**document.metadata, "score": score}
             )
-            for document, score in self.store.similarity_search_with_score(query, k=self.k)
+            for document, score in scored
             if score >= self.threshold
         ]
 

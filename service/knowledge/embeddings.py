@@ -11,11 +11,19 @@ from pathlib import Path
 from langchain_core.embeddings import Embeddings
 
 from plugins.text.encoder import SentenceEncoder, shared_sentence_encoder
+from service.batching import DrainingBatcher
+
+QUERY_BATCH_SIZE = 64
 
 
 class EncoderEmbeddings(Embeddings):
     def __init__(self, encoder: SentenceEncoder) -> None:
         self.encoder = encoder
+        # Questions asked at the same moment share one encoder forward, in one thread, instead
+        # of as many forwards as questions fighting for the cores.
+        self._queries = DrainingBatcher[str, list[float]](
+            lambda texts: self.embed_documents(list(texts)), max_batch_size=QUERY_BATCH_SIZE
+        )
 
     @classmethod
     def shared(cls, model_path: Path, device: str = "cpu") -> EncoderEmbeddings:
@@ -32,3 +40,6 @@ class EncoderEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         [vector] = self.encoder.encode([text])
         return list(vector.tolist())
+
+    async def aembed_query(self, text: str) -> list[float]:
+        return await self._queries.submit(text)

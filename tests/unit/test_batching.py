@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from service.batching import AsyncBatcher
+from service.batching import AsyncBatcher, DrainingBatcher
 
 
 def test_concurrent_requests_share_batches() -> None:
@@ -100,3 +100,43 @@ def test_batches_never_exceed_max_size(size: int) -> None:
 
     asyncio.run(main())
     assert max(seen) <= size and sum(seen) == 10
+
+
+def test_draining_batcher_batches_what_arrives_while_a_batch_runs() -> None:
+    seen: list[list[int]] = []
+
+    def run(items: Sequence[int]) -> list[int]:
+        seen.append(list(items))
+        time.sleep(0.02)
+        return [item + 100 for item in items]
+
+    batcher = DrainingBatcher[int, int](run, max_batch_size=4)
+
+    async def scenario() -> list[int]:
+        return list(await asyncio.gather(*(batcher.submit(i) for i in range(7))))
+
+    assert asyncio.run(scenario()) == [100 + i for i in range(7)]
+    # Nothing waits for company: all seven were queued before the first batch ran, and the
+    # size cap splits them.
+    assert [len(batch) for batch in seen] == [4, 3]
+    assert sorted(item for batch in seen for item in batch) == list(range(7))
+
+
+def test_draining_batcher_isolates_a_failing_item_and_serves_a_new_loop() -> None:
+    def run(items: Sequence[int]) -> list[int]:
+        if 3 in items:
+            raise ValueError("poison")
+        return [item * 2 for item in items]
+
+    batcher = DrainingBatcher[int, int](run, max_batch_size=8)
+
+    async def scenario() -> list[object]:
+        return list(
+            await asyncio.gather(*(batcher.submit(i) for i in range(5)), return_exceptions=True)
+        )
+
+    first = asyncio.run(scenario())
+    assert first[:3] == [0, 2, 4] and first[4] == 8
+    assert isinstance(first[3], ValueError)
+    # A second event loop (a CLI run after a test) gets a fresh drain task.
+    assert asyncio.run(scenario())[4] == 8
