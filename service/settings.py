@@ -149,7 +149,9 @@ class CelerySettings(BaseModel):
         default=64, ge=1, description="Worker threads: requests one worker holds for batching."
     )
     poll_interval_ms: float = Field(
-        default=2.0, gt=0, description="How often the API checks Redis for finished results."
+        default=50.0,
+        gt=0,
+        description="How often the API polls Redis for results whose notification it missed.",
     )
     heartbeat_s: float = Field(default=2.0, gt=0, description="Worker statistics refresh.")
     batching: dict[str, Batching] = Field(

@@ -1,9 +1,8 @@
 """Submit work to the queue and wait for it without blocking an event loop.
 
 Other systems use this client directly; the Celery executor is built on it. Publishing runs in
-a small thread pool (kombu is synchronous); results are collected by one asyncio poller that
-reads every pending result key with one ``MGET`` per tick, so a thousand waiting requests cost
-one Redis round trip, and a Redis restart only delays them.
+a small thread pool (kombu is synchronous); results arrive by Redis pub/sub the moment a worker
+stores them, with a polling safety net (``ResultWatcher``).
 """
 
 from __future__ import annotations
@@ -35,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 BROKER_ERRORS = (OperationalError, redis.RedisError, OSError)
 MSGPACK_CONTENT_TYPE = "application/x-msgpack"
+LISTEN_TIMEOUT_S = 1.0
+RECONNECT_DELAY_S = 0.25
 
 
 class BrokerUnavailableError(NotReadyError):
@@ -63,22 +64,35 @@ class Handle:
     jobs: tuple[EncodeJob, ...]
 
 
-class ResultPoller:
-    """Resolves futures as their results land in the Redis result backend."""
+class ResultWatcher:
+    """Resolves futures as their results land in the Redis result backend.
 
-    def __init__(self, url: str, interval_s: float) -> None:
+    The backend publishes every result on a channel named after its key. Task ids made here
+    start with this watcher's own prefix, so one pattern subscription hears exactly this
+    process's results the moment a worker stores them (the listener alone uses that
+    connection; redis-py subscribes again after a reconnect). Notifications can be missed (a
+    result stored before the subscription, an outage), so a slower poll reads the keys still
+    pending with one ``MGET`` per tick: a thousand waiting requests cost one round trip, and a
+    Redis restart only delays them.
+    """
+
+    def __init__(self, url: str, poll_interval_s: float) -> None:
         self._url = url
-        self.interval_s = interval_s
+        self.poll_interval_s = poll_interval_s
+        self.prefix = uuid.uuid4().hex[:12]
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._redis: aioredis.Redis | None = None
+
+    def new_task_id(self) -> str:
+        return f"{self.prefix}-{uuid.uuid4().hex}"
 
     async def wait(self, task_id: str, timeout_s: float) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
-        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+        if not self._tasks or self._tasks[0].done() or self._tasks[0].get_loop() is not loop:
             self._redis = aioredis.Redis.from_url(self._url, socket_connect_timeout=2.0)
             self._pending = {}
-            self._task = loop.create_task(self._poll())
+            self._tasks = [loop.create_task(self._poll()), loop.create_task(self._listen())]
         future = self._pending.setdefault(task_id, loop.create_future())
         try:
             return await asyncio.wait_for(asyncio.shield(future), timeout_s)
@@ -91,34 +105,59 @@ class ResultPoller:
             self._pending.pop(task_id, None)
 
     async def close(self) -> None:
-        if self._task is not None:
-            await stop_task(self._task)
-            self._task = None
+        for task in self._tasks:
+            await stop_task(task)
+        self._tasks = []
         if self._redis is not None:
             await self._redis.aclose()
             self._redis = None
 
+    async def _listen(self) -> None:
+        assert self._redis is not None
+        pubsub = self._redis.pubsub()
+        pattern = f"{RESULT_KEY_PREFIX}{self.prefix}-*"
+        try:
+            while True:
+                try:
+                    if not pubsub.subscribed:
+                        await pubsub.psubscribe(pattern)
+                    message = await pubsub.get_message(
+                        ignore_subscribe_messages=True, timeout=LISTEN_TIMEOUT_S
+                    )
+                except (redis.RedisError, OSError) as error:
+                    logger.warning("result notifications interrupted, retrying: %s", error)
+                    await asyncio.sleep(RECONNECT_DELAY_S)
+                    continue
+                if message is not None and message["type"] == "pmessage":
+                    channel = message["channel"].decode()
+                    self._settle(channel.removeprefix(RESULT_KEY_PREFIX), message["data"])
+        finally:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]  # unannotated in redis-py
+
     async def _poll(self) -> None:
         assert self._redis is not None
         while True:
+            await asyncio.sleep(self.poll_interval_s)
             task_ids = [task_id for task_id, f in self._pending.items() if not f.done()]
             if not task_ids:
-                await asyncio.sleep(self.interval_s)
                 continue
             try:
                 raws = await self._redis.mget([RESULT_KEY_PREFIX + task_id for task_id in task_ids])
             except (redis.RedisError, OSError) as error:
                 logger.warning("result backend unreachable, retrying: %s", error)
-                await asyncio.sleep(0.25)
+                await asyncio.sleep(RECONNECT_DELAY_S)
                 continue
             for task_id, raw in zip(task_ids, raws, strict=True):
-                if raw is None:
-                    continue
-                meta = _decode_result(raw)
-                future = self._pending.get(task_id)
-                if meta.get("status") in states.READY_STATES and future and not future.done():
-                    future.set_result(meta)
-            await asyncio.sleep(self.interval_s)
+                if raw is not None:
+                    self._settle(task_id, raw)
+
+    def _settle(self, task_id: str, raw: bytes | str) -> None:
+        future = self._pending.get(task_id)
+        if future is None or future.done():
+            return
+        meta = _decode_result(raw)
+        if meta.get("status") in states.READY_STATES:
+            future.set_result(meta)
 
 
 class CeleryClient:
@@ -128,15 +167,15 @@ class CeleryClient:
         self.settings = settings
         self.registry = registry
         self.app = create_celery_app(settings, results=False)
-        self._poller = ResultPoller(
+        self._results = ResultWatcher(
             settings.celery.resolved_result_backend,
-            interval_s=settings.celery.poll_interval_ms / 1000.0,
+            poll_interval_s=settings.celery.poll_interval_ms / 1000.0,
         )
         self._publisher = ThreadPoolExecutor(max_workers=4, thread_name_prefix="celery-publish")
 
     def submit_now(self, jobs: Sequence[EncodeJob]) -> Handle:
         """Publish one task per job (blocking; see ``submit`` for the asyncio version)."""
-        handle = Handle(tuple(uuid.uuid4().hex for _ in jobs), tuple(jobs))
+        handle = Handle(tuple(self._results.new_task_id() for _ in jobs), tuple(jobs))
         for task_id, job in zip(handle.task_ids, handle.jobs, strict=True):
             self._publish(task_id, job)
         return handle
@@ -184,7 +223,7 @@ class CeleryClient:
         while True:
             remaining = deadline - time.monotonic()
             try:
-                return await self._poller.wait(task_id, max(0.0, min(remaining, resubmit_after_s)))
+                return await self._results.wait(task_id, max(0.0, min(remaining, resubmit_after_s)))
             except ResultTimeoutError:
                 if remaining <= resubmit_after_s:
                     raise
@@ -195,7 +234,7 @@ class CeleryClient:
             await loop.run_in_executor(self._publisher, self._publish, task_id, job)
 
     async def close(self) -> None:
-        await self._poller.close()
+        await self._results.close()
         self._publisher.shutdown(wait=False)
 
 
