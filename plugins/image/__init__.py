@@ -16,6 +16,7 @@ from pydantic import Field
 from plugins.base import Encoding, ModalityPlugin, Part, Payload, PluginConfig, SlotSpec
 from plugins.image.decode import ImageLimits, decode_image
 from plugins.image.ocr import OcrEngine, encode_page
+from plugins.image.reading import message_text
 from plugins.image.visual import (
     FEATURE_DIM,
     RESIZE_SIZE,
@@ -104,10 +105,12 @@ class ImagePlugin(ModalityPlugin):
         if not pages or not self.config.ocr_enabled:
             return encodings
         results = dict(zip(pages, self.ocr.read(list(pages.values())), strict=True))
+        # The slot embeds the message without the on-screen chrome; details keep the whole read.
+        messages = {index: message_text(result) for index, result in results.items()}
         for index, result in results.items():
-            encodings[index].details["ocr"] = result.details()
-        worded = [index for index, result in results.items() if result.text]
-        vectors = self.text_encoder.encode([results[index].text for index in worded])
+            encodings[index].details["ocr"] = result.details() | {"message": messages[index]}
+        worded = [index for index, message in messages.items() if message]
+        vectors = self.text_encoder.encode([messages[index] for index in worded])
         for index, vector in zip(worded, vectors, strict=True):
             encodings[index].slots["image_text"] = vector
         return encodings

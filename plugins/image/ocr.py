@@ -18,11 +18,15 @@ from PIL import Image
 
 from plugins.image.spacing import restore_spaces
 
+Box = tuple[int, int, int, int]
+"""A text region's bounding box on the OCR page: left, top, right, bottom (pixels)."""
+
 
 @dataclass(frozen=True)
 class OcrLine:
     text: str
     confidence: float
+    box: Box
 
 
 @dataclass
@@ -35,10 +39,14 @@ class OcrResult:
     min_confidence: float = 0.0
 
     @property
+    def confident_lines(self) -> list[OcrLine]:
+        """The lines read well enough to be trusted; the others are only shown."""
+        return [line for line in self.lines if line.confidence >= self.min_confidence]
+
+    @property
     def text(self) -> str:
-        """The confident lines joined, with dropped spaces restored: what gets embedded."""
-        confident = [line.text for line in self.lines if line.confidence >= self.min_confidence]
-        return restore_spaces(" ".join(confident))
+        """Everything read with confidence, joined, with dropped spaces restored."""
+        return restore_spaces(" ".join(line.text for line in self.confident_lines))
 
     def details(self) -> dict[str, Any]:
         return {
@@ -78,7 +86,7 @@ class OcrEngine:
         """OCR a batch of PNG pages; one recogniser pass over every page's regions."""
         results: list[OcrResult] = []
         crops: list[np.ndarray] = []
-        owners: list[int] = []
+        owners: list[tuple[int, Box]] = []  # each crop's page and where it is on the page
         with self._lock:
             for index, page in enumerate(pages):
                 rgb = np.asarray(Image.open(io.BytesIO(page)).convert("RGB"))
@@ -89,11 +97,17 @@ class OcrEngine:
                 if found:
                     ordered = self._engine.sorted_boxes(boxes)[: self.max_regions]
                     crops.extend(self._engine.get_crop_img_list(bgr, ordered))
-                    owners.extend([index] * len(ordered))
+                    owners.extend((index, _bounds(box)) for box in ordered)
             if not crops:
                 return results
             recognised, _ = self._engine.text_rec(crops)
-        for owner, (text, score) in zip(owners, recognised, strict=True):
+        for (owner, box), (text, score) in zip(owners, recognised, strict=True):
             if text.strip():
-                results[owner].lines.append(OcrLine(text.strip(), float(score)))
+                results[owner].lines.append(OcrLine(text.strip(), float(score), box))
         return results
+
+
+def _bounds(quad: np.ndarray) -> Box:
+    """The axis-aligned bounds of a detected quadrilateral (4 corner points)."""
+    xs, ys = quad[:, 0], quad[:, 1]
+    return (int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max()))

@@ -51,6 +51,9 @@ def test_error_dialog_screenshot_is_read_and_routed_to_payment(client: TestClien
     assert part["type"] == "image" and part["slots"] == ["image_text", "image_visual"]
     ocr = part["details"]["ocr"]
     assert "504" in ocr["text"] and "payment failed" in ocr["text"].lower()
+    # The dialog's title and button are read but only its message is embedded.
+    assert "Checkout" in ocr["text"] and "Checkout" not in ocr["message"]
+    assert "payment failed" in ocr["message"].lower() and "OK" not in ocr["message"].split()
     assert all(0.0 <= line["confidence"] <= 1.0 for line in ocr["lines"])
     assert part["details"]["format"] == "PNG"
 
@@ -92,7 +95,13 @@ def test_textless_photo_skips_recognition_and_the_text_slot(client: TestClient) 
         [plugin.preprocess(Part("image", data=encode(parcel_photo(), "WEBP")))]
     )
     assert set(encoding.slots) == {"image_visual"}
-    assert encoding.details["ocr"] == {"text": "", "lines": [], "regions": 0, "truncated": False}
+    assert encoding.details["ocr"] == {
+        "text": "",
+        "lines": [],
+        "regions": 0,
+        "truncated": False,
+        "message": "",
+    }
 
 
 def test_an_image_with_nothing_readable_is_refused_by_a_text_only_model(

@@ -5,6 +5,8 @@ import pytest
 from plugins.image.ocr import OcrLine, OcrResult
 from plugins.image.spacing import restore_spaces
 
+BOX = (0, 0, 100, 20)
+
 
 @pytest.mark.parametrize(
     ("ocr", "restored"),
@@ -24,7 +26,9 @@ def test_dropped_spaces_are_restored_and_words_kept(ocr: str, restored: str) -> 
 
 def test_embedded_text_keeps_confident_lines_only() -> None:
     result = OcrResult(
-        lines=[OcrLine("Paymentfailed", 0.97), OcrLine("~~##", 0.2)], regions=3, min_confidence=0.5
+        lines=[OcrLine("Paymentfailed", 0.97, BOX), OcrLine("~~##", 0.2, BOX)],
+        regions=3,
+        min_confidence=0.5,
     )
     assert result.text == "Payment failed"
     details = result.details()
