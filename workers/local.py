@@ -54,9 +54,12 @@ class LocalRedis:
         deadline = time.monotonic() + timeout_s
         while True:
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                # PING, not just a connection: a restarted server answers LOADING until it has
+                # replayed its append-only file.
+                with redis.Redis(port=self.port, socket_connect_timeout=0.2) as client:
+                    client.ping()
                     return
-            except OSError:
+            except (redis.BusyLoadingError, redis.ConnectionError):
                 if time.monotonic() > deadline:
                     raise RuntimeError(
                         f"redis-server did not start; see {self.directory}"
