@@ -36,7 +36,7 @@ from plugins.voice import VoicePlugin  # noqa: E402
 from plugins.voice.decoding import decode_pcm  # noqa: E402
 from plugins.voice.formats import WAV  # noqa: E402
 from plugins.voice.models import model_folder  # noqa: E402
-from plugins.voice.transcriber import DecodingOptions  # noqa: E402
+from plugins.voice.transcriber import DecodingOptions, fit_hotwords  # noqa: E402
 from service.runtime import build_registry  # noqa: E402
 from service.settings import Settings  # noqa: E402
 from service.synth.voice import VOICES, Delivery, espeak_available, speak  # noqa: E402
@@ -78,10 +78,14 @@ def main() -> None:
         compute_type=compute_type,
         cpu_threads=config.cpu_threads,
     )
-    options = DecodingOptions(
-        beam_size=config.beam_size,
-        language=config.language,
-        max_new_tokens=config.max_new_tokens,
+    options = fit_hotwords(
+        DecodingOptions(
+            beam_size=config.beam_size,
+            language=config.language,
+            max_new_tokens=config.max_new_tokens,
+            hotwords=config.hotwords,
+        ),
+        raw_model.hf_tokenizer,
     ).transcribe_kwargs()
 
     def plugin_run(clip: bytes) -> None:
@@ -122,6 +126,8 @@ def main() -> None:
         f"voice plugin vs faster-whisper: Whisper {config.model}, {compute_type}, beam "
         f"{config.beam_size}, {os.cpu_count()} CPU cores (shared with other work: noisy)"
     )
+    hotwords = options["hotwords"]
+    print(f"hotwords: {len(hotwords.split()) if hotwords else 0} words (both paths)")
     print(f"{len(clips)} espeak-ng clips, {audio_s:.1f} s of audio, {args.rounds} rounds")
     print()
     print(f"{'path':<44}{'seconds':>9}{'RTF':>8}{'target':>10}")

@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import ctranslate2
 import numpy as np
@@ -25,6 +25,10 @@ from plugins.voice.decoding import SAMPLE_RATE
 MIN_SPEECH_S = 0.1
 MIN_TIME_BUDGET_S = 5.0
 """Floor of the per-clip time budget: a short clip still pays a whole 30 s encoder window."""
+MAX_TOKENS = 448
+"""Whisper's decoder context: prompt (hotwords) + special tokens + generated tokens."""
+SPECIAL_PROMPT_TOKENS = 5
+"""<|startofprev|>, <|startoftranscript|>, language, task, <|notimestamps|>."""
 
 
 @dataclass(frozen=True)
@@ -35,17 +39,45 @@ class DecodingOptions:
     language: str | None = None
     max_new_tokens: int = 224
     vad: bool = True
+    hotwords: str | None = None
 
     def transcribe_kwargs(self) -> dict[str, Any]:
         return {
             "beam_size": self.beam_size,
             "language": self.language,
             "max_new_tokens": self.max_new_tokens,
+            # Prompted into every window (unlike initial_prompt, only the first one).
+            "hotwords": self.hotwords,
             # A window never sees the previous window's text, so one hallucination cannot seed
             # a loop; timestamps are not needed and cost tokens.
             "condition_on_previous_text": False,
             "without_timestamps": True,
         }
+
+
+class _Tokenizer(Protocol):
+    def encode(self, text: str) -> Any: ...
+
+
+def fit_hotwords(options: DecodingOptions, tokenizer: _Tokenizer) -> DecodingOptions:
+    """``options`` with the hotwords cut, at a word boundary, to what Whisper's context allows.
+
+    A longer prompt would make faster-whisper fail on every clip: prompt plus
+    ``max_new_tokens`` must fit in the decoder's context.
+    """
+    if not options.hotwords:
+        return replace(options, hotwords=None)
+    budget = min(MAX_TOKENS // 2 - 1, MAX_TOKENS - options.max_new_tokens - SPECIAL_PROMPT_TOKENS)
+    words = options.hotwords.split()[:budget]  # every word is at least one token
+
+    def hint(count: int) -> str:
+        return " ".join(words[:count]).rstrip(",")  # a cut list ends on a word, not a comma
+
+    count = len(words)
+    # faster-whisper encodes the hint with a leading space.
+    while count and len(tokenizer.encode(" " + hint(count)).ids) > budget:
+        count -= 1
+    return replace(options, hotwords=hint(count) or None)
 
 
 @dataclass
@@ -112,7 +144,7 @@ class WhisperTranscriber:
             compute_type=compute_type,
             cpu_threads=cpu_threads,
         )
-        self.options = options
+        self.options = fit_hotwords(options, self.model.hf_tokenizer)
         self.time_budget_per_audio_s = time_budget_per_audio_s
         self.vad_options = VadOptions()
         # The tap is per model; CTranslate2 runs one generation at a time here anyway.

@@ -68,6 +68,16 @@ def test_spoken_request_is_transcribed_with_its_key_words(
     assert float(np.dot(typed, encoding.slots["voice_transcript"])) > 0.9
 
 
+def test_a_hint_longer_than_whisper_context_is_trimmed_not_fatal() -> None:
+    # 600 words: far past the 448-token context that also holds the 224 new tokens.
+    hint = ", ".join(["PIN", "top-up", "transfer", "cheque", "ATM", "card"] * 100)
+    plugin = VoicePlugin(VoiceConfig(hotwords=hint))
+    transcript = _hear(plugin, speak("I lost my credit card yesterday")).details["transcript"]
+    assert {"lost", "credit", "card"} <= set(transcript.lower().replace(".", " ").split())
+    assert plugin.transcriber.options.hotwords is not None
+    assert hint.startswith(plugin.transcriber.options.hotwords)
+
+
 def test_silence_and_noise_give_no_speech_not_a_made_up_transcript(voice: VoicePlugin) -> None:
     rng = np.random.default_rng(0)
     hiss = (rng.standard_normal(16_000 * 3) * 300).astype(np.int16)

@@ -43,7 +43,7 @@ def test_cache_location_does_not_change_the_fingerprint(tmp_path: Path) -> None:
     one = VoicePlugin(VoiceConfig(cache_dir=tmp_path / "a"))
     other = VoicePlugin(VoiceConfig(cache_dir=tmp_path / "b"))
     assert one.fingerprint() == other.fingerprint()
-    assert one.fingerprint() != VoicePlugin(VoiceConfig(beam_size=5)).fingerprint()
+    assert one.fingerprint() != VoicePlugin(VoiceConfig(beam_size=1)).fingerprint()
 
 
 def test_audio_part_without_bytes_is_refused() -> None:
@@ -92,3 +92,42 @@ def test_silence_beside_text_still_answers_and_says_so() -> None:
     assert understanding.prediction.intent in {"x", "y"}
     assert understanding.parts[1].details == {"no_speech": True}
     assert understanding.parts[1].slots == []
+
+
+class WordTokenizer:
+    """One token per word, plus one for each comma: enough to check the prompt budget."""
+
+    class Encoded:
+        def __init__(self, count: int) -> None:
+            self.ids = list(range(count))
+
+    def encode(self, text: str) -> WordTokenizer.Encoded:
+        return self.Encoded(len(text.split()) + text.count(","))
+
+
+def test_hotwords_reach_whisper_and_change_the_fingerprint() -> None:
+    transcriber = pytest.importorskip("plugins.voice.transcriber")
+    options = transcriber.DecodingOptions(hotwords="PIN, top-up")
+    assert options.transcribe_kwargs()["hotwords"] == "PIN, top-up"
+    plain = VoicePlugin(VoiceConfig())
+    assert plain.fingerprint() != VoicePlugin(VoiceConfig(hotwords="PIN")).fingerprint()
+
+
+def test_hotwords_are_cut_at_a_word_to_fit_whisper_context() -> None:
+    transcriber = pytest.importorskip("plugins.voice.transcriber")
+    words = ", ".join(f"word{i}" for i in range(300))
+    # 448 tokens of context - 400 new tokens - 5 special ones = 43: 22 words and 21 commas
+    options = transcriber.DecodingOptions(max_new_tokens=400, hotwords=words)
+    fitted = transcriber.fit_hotwords(options, WordTokenizer())
+    assert fitted.hotwords == ", ".join(f"word{i}" for i in range(22))
+    assert fitted.max_new_tokens == 400
+    # never more than half the context, however few tokens are generated
+    short = transcriber.DecodingOptions(max_new_tokens=8, hotwords=words)
+    assert len(transcriber.fit_hotwords(short, WordTokenizer()).hotwords.split()) == 112
+
+
+def test_blank_hotwords_are_no_hint() -> None:
+    transcriber = pytest.importorskip("plugins.voice.transcriber")
+    for blank in ("", "   ", None):
+        options = transcriber.DecodingOptions(hotwords=blank)
+        assert transcriber.fit_hotwords(options, WordTokenizer()).hotwords is None
