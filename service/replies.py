@@ -22,6 +22,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 from service.conversations import Turn
 from service.errors import ConfigurationError
 from service.fusion import Prediction
@@ -45,6 +47,8 @@ class ReplyRequest:
     """Everything the customer said in words: typed text, transcripts, OCR text."""
     history: Sequence[Turn] = field(default_factory=list)
     """The last turns, oldest first (``settings.responder.context_turns`` of them)."""
+    text_vector: np.ndarray | None = None
+    """``text`` already embedded by the knowledge base's encoder, when the router did that."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,7 @@ class Responder:
         knowledge = self.knowledge
         wants_knowledge = response is None or response.answer_from == "knowledge"
         if knowledge is not None and wants_knowledge and request.text.strip():
-            hits = await knowledge.search(request.text)
+            hits = await knowledge.search(request.text, vector=request.text_vector)
             if hits:
                 chunks = []
                 async for chunk in knowledge.answer(request.text, hits):

@@ -35,6 +35,8 @@ class Understanding:
     prediction: Prediction
     parts: list[PartResult]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    slots: dict[str, np.ndarray] = field(default_factory=dict)
+    """The message's vectors by slot (parts filling one slot averaged)."""
 
 
 class Router:
@@ -88,7 +90,7 @@ class Router:
             "encode": (encoded - prepared) * 1000,
             "classify": (done - encoded) * 1000,
         }
-        return Understanding(prediction, results, timings)
+        return Understanding(prediction, results, timings, slots)
 
 
 def merge_slots(encodings: Sequence[Encoding]) -> dict[str, np.ndarray]:

@@ -11,7 +11,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from plugins import Part, PluginRegistry
+from plugins.text import TEXT_SLOT, TextConfig
 from service.aio import stop_task
 from service.conversations import ConversationStore, InMemoryConversationStore, Turn
 from service.demo import DEMO_DOMAIN
@@ -230,7 +233,23 @@ class Runtime:
             turn=turn,
             text=message_text(parts, understanding.parts),
             history=list(history),
+            text_vector=self._question_vector(parts, understanding),
         )
+
+    def _question_vector(
+        self, parts: Sequence[Part], understanding: Understanding
+    ) -> np.ndarray | None:
+        """The router's vector of a message that is one typed text, when the knowledge base's
+        encoder is the text plugin's: then searching it equals embedding the text again."""
+        knowledge = self.responder.knowledge
+        if knowledge is None or len(parts) != 1 or parts[0].type != "text":
+            return None
+        plugin = self.registry.for_part_type("text")
+        config = plugin.config
+        vector = understanding.slots.get(TEXT_SLOT)
+        if vector is None or not isinstance(config, TextConfig) or knowledge.encoder_path is None:
+            return None
+        return vector if config.model_path.resolve() == knowledge.encoder_path.resolve() else None
 
     async def handle(
         self,

@@ -21,6 +21,7 @@ from plugins.text.multilingual import MULTILINGUAL_DIM, MultilingualEncoder
 TEXT_SPACE = "text"
 """The vector space of the shared text encoder: typed text, transcripts and OCR text."""
 TEXT_DIM = 384
+TEXT_SLOT = "text"
 MULTILINGUAL_SLOT = "text_multilingual"
 MULTILINGUAL_SPACE = "text_multilingual"
 
@@ -40,7 +41,7 @@ class TextPlugin(ModalityPlugin):
     part_types = ("text",)
     # text_multilingual is filled only when the multilingual setting is on.
     slots = (
-        SlotSpec("text", TEXT_DIM, space=TEXT_SPACE),
+        SlotSpec(TEXT_SLOT, TEXT_DIM, space=TEXT_SPACE),
         SlotSpec(MULTILINGUAL_SLOT, MULTILINGUAL_DIM, space=MULTILINGUAL_SPACE),
     )
     max_batch_size = 64
@@ -67,7 +68,7 @@ class TextPlugin(ModalityPlugin):
 
     def encode(self, payloads: Sequence[Payload]) -> list[Encoding]:
         texts = [payload["text"] for payload in payloads]
-        encodings = [Encoding(slots={"text": vector}) for vector in self.encoder.encode(texts)]
+        encodings = [Encoding(slots={TEXT_SLOT: vector}) for vector in self.encoder.encode(texts)]
         if self.multilingual is not None:
             for encoding, vector in zip(encodings, self.multilingual.encode(texts), strict=True):
                 encoding.slots[MULTILINGUAL_SLOT] = vector
@@ -77,6 +78,7 @@ class TextPlugin(ModalityPlugin):
 __all__ = [
     "MULTILINGUAL_SLOT",
     "TEXT_DIM",
+    "TEXT_SLOT",
     "TEXT_SPACE",
     "SentenceEncoder",
     "TextConfig",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from langchain_core.callbacks import (
     AsyncCallbackManagerForRetrieverRun,
     CallbackManagerForRetrieverRun,
@@ -72,6 +73,10 @@ class ScoredRetriever(BaseRetriever):
         # The store's async search embeds through ``aembed_query``: batched with other questions.
         return self._kept(await self.store.asimilarity_search_with_score(query, k=self.k))
 
+    def search_by_vector(self, vector: np.ndarray) -> list[Document]:
+        scored = self.store.similarity_search_with_score_by_vector(vector.tolist(), k=self.k)
+        return self._kept(scored)
+
     def _kept(self, scored: list[tuple[Document, float]]) -> list[Document]:
         return [
             Document(
@@ -83,9 +88,18 @@ class ScoredRetriever(BaseRetriever):
 
 
 class KnowledgeBase:
-    def __init__(self, retriever: ScoredRetriever, llm: BaseChatModel | None = None) -> None:
+    def __init__(
+        self,
+        retriever: ScoredRetriever,
+        llm: BaseChatModel | None = None,
+        *,
+        encoder_path: Path | None = None,
+    ) -> None:
         self.retriever = retriever
         self.llm = llm
+        self.encoder_path = encoder_path
+        """The text encoder whose vectors the index holds: a question's vector from the same
+        encoder (the router's text slot) can be searched without embedding it again."""
         self.answer_chain: Runnable[dict[str, Any], str] = (
             GROUNDED_PROMPT | llm | StrOutputParser()
             if llm is not None
@@ -105,11 +119,17 @@ class KnowledgeBase:
     ) -> tuple[KnowledgeBase, OpenedIndex]:
         index = open_index(files, embeddings, index_root)
         retriever = ScoredRetriever(store=index.store, k=top_k, threshold=score_threshold)
-        return cls(retriever, llm), index
+        return cls(retriever, llm, encoder_path=embeddings.encoder.model_path), index
 
-    async def search(self, question: str) -> list[Hit]:
-        """Entries above the threshold, best first (the encoder runs off the event loop)."""
-        documents = await self.retriever.ainvoke(question)
+    async def search(self, question: str, vector: np.ndarray | None = None) -> list[Hit]:
+        """Entries above the threshold, best first (the encoder runs off the event loop).
+
+        ``vector``: the question already embedded by this base's encoder; saves a forward.
+        """
+        if vector is None:
+            documents = await self.retriever.ainvoke(question)
+        else:
+            documents = self.retriever.search_by_vector(vector)
         return [
             Hit(
                 title=document.metadata["title"],

@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.demo import DEMO_DOMAIN
+from service.knowledge.base import ScoredRetriever
 from service.knowledge.documents import load_entries
 from service.responder import Domain
 
@@ -61,3 +62,19 @@ def test_two_misunderstood_messages_in_a_row_hand_the_conversation_off(
     assert (first["answered_by"], first["handoff"]) == ("fallback", False)
     second = _send(client, "which planet has the most moons", "kb-handoff")
     assert (second["answered_by"], second["handoff"]) == ("handoff", True)
+
+
+def test_a_typed_question_is_searched_with_the_routers_own_vector(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    searched: list[int] = []
+    original = ScoredRetriever.search_by_vector
+
+    def counting(self: ScoredRetriever, vector: Any) -> Any:
+        searched.append(len(vector))
+        return original(self, vector)
+
+    monkeypatch.setattr(ScoredRetriever, "search_by_vector", counting)
+    body = _send(client, "is there a shop in Manchester I can visit?", "kb-vector")
+    assert body["answered_by"] == "knowledge"
+    assert searched == [384]  # the text slot's vector: no second forward of the encoder

@@ -245,3 +245,21 @@ def test_with_a_chat_model_the_answer_streams_grounded_in_the_entries(
     system, human = prompt
     assert "Roaming in the EU is included in your plan" in str(system.content)
     assert human.content == "is using my phone in France extra?"
+
+
+def test_a_question_vector_from_the_same_encoder_finds_the_same_entries(
+    faq_file: Path, embeddings: EncoderEmbeddings, index_root: Path
+) -> None:
+    knowledge = open_knowledge(faq_file, embeddings, index_root)
+    assert knowledge.encoder_path == embeddings.encoder.model_path
+    questions = [question for question, _ in QUESTIONS[:8]] + UNRELATED[:2]
+    vectors = embeddings.encoder.encode(questions)
+
+    async def both(question: str, vector: Any) -> tuple[list[Any], list[Any]]:
+        return await knowledge.search(question), await knowledge.search(question, vector=vector)
+
+    for question, vector in zip(questions, vectors, strict=True):
+        by_text, by_vector = asyncio.run(both(question, vector))
+        assert [hit.title for hit in by_vector] == [hit.title for hit in by_text], question
+        for a, b in zip(by_text, by_vector, strict=True):
+            assert a.score == pytest.approx(b.score, abs=1e-5)
