@@ -13,6 +13,7 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,9 +27,14 @@ from transformers import AutoModel, AutoTokenizer  # noqa: E402
 from transformers.utils import logging as transformers_logging  # noqa: E402
 
 from plugins.errors import PluginLoadError  # noqa: E402
+from plugins.text.onnx_graph import OnnxTransformer  # noqa: E402
 
 # Loading a packaged model is instant; its per-weight progress bar is noise in server logs.
 transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+
+
+GRAPH_EXAMPLE = ("an example sentence", "a second, somewhat longer example sentence to export")
+"""Two lengths, so the exported graph keeps batch and sequence length dynamic."""
 
 
 def packaged_minilm_path() -> Path:
@@ -50,10 +56,20 @@ class SentenceEncoder(nn.Module):
         self.transformer = AutoModel.from_pretrained(str(model_path), local_files_only=True)
         self.max_length = max_length
         self.dim = int(self.transformer.config.hidden_size)
+        # Inference on CPU runs an ONNX Runtime graph of the same weights (see onnx_graph).
+        self._graph: OnnxTransformer | None = None
         self.to(device)
         self.eval()
         # Tokenizers and torch modules are not safe to share across threads mid-call.
         self._lock = threading.Lock()
+
+    def train(self, mode: bool = True) -> SentenceEncoder:
+        super().train(mode)
+        if mode:  # the weights are about to change: an exported graph would hold the old ones
+            self._graph = None
+        elif self._graph is None and self.device.type == "cpu":
+            self._graph = OnnxTransformer.export(self.transformer, self.tokenize(GRAPH_EXAMPLE))
+        return self
 
     @property
     def device(self) -> torch.device:
@@ -61,14 +77,17 @@ class SentenceEncoder(nn.Module):
         return parameter.device
 
     def tokenize(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
-        batch = self.tokenizer(
+        batch = self._tokens(texts, "pt")
+        return {key: value.to(self.device) for key, value in batch.items()}
+
+    def _tokens(self, texts: Sequence[str], tensors: str) -> Any:
+        return self.tokenizer(
             list(texts),
             padding=True,
             truncation=True,
             max_length=self.max_length,
-            return_tensors="pt",
+            return_tensors=tensors,
         )
-        return {key: value.to(self.device) for key, value in batch.items()}
 
     def forward(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         token_states = self.transformer(**inputs).last_hidden_state
@@ -86,9 +105,18 @@ class SentenceEncoder(nn.Module):
         with self._lock, torch.inference_mode():
             for start in range(0, len(order), batch_size):
                 index = order[start : start + batch_size]
-                vectors = self.forward(self.tokenize([texts[i] for i in index]))
-                out[index] = vectors.float().cpu().numpy()
+                out[index] = self._embed_batch([texts[i] for i in index])
         return out
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        if self._graph is None:
+            return np.asarray(self.forward(self.tokenize(texts)).float().cpu(), dtype=np.float32)
+        inputs = self._tokens(texts, "np")
+        hidden = self._graph.run(inputs)
+        mask: np.ndarray = inputs["attention_mask"][..., None].astype(np.float32)
+        pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+        norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return np.asarray(pooled / norms, dtype=np.float32)
 
     def save(self, path: Path) -> None:
         """Write the (possibly fine-tuned) encoder as a loadable model directory."""

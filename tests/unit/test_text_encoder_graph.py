@@ -1,0 +1,53 @@
+"""The ONNX Runtime graph of the text encoder answers exactly like its torch module."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from plugins.text.encoder import SentenceEncoder, packaged_minilm_path
+
+TEXTS = [
+    "where is my parcel",
+    "I was charged twice for the same card payment, can you refund one of them?",
+    "hi",
+    "Mi tarjeta no funciona en el cajero",
+]
+
+
+@pytest.fixture(scope="module")
+def encoder() -> SentenceEncoder:
+    return SentenceEncoder(packaged_minilm_path())
+
+
+def test_the_graph_gives_the_torch_modules_vectors(encoder: SentenceEncoder) -> None:
+    assert encoder._graph is not None, "CPU inference should run the exported graph"
+    from_graph = encoder.encode(TEXTS, batch_size=3)  # uneven batches: padding differs
+    graph, encoder._graph = encoder._graph, None
+    try:
+        from_torch = encoder.encode(TEXTS, batch_size=3)
+    finally:
+        encoder._graph = graph
+    np.testing.assert_allclose(from_graph, from_torch, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(from_graph, axis=1), 1.0, atol=1e-5)
+
+
+def test_training_drops_the_graph_and_eval_exports_the_new_weights(
+    encoder: SentenceEncoder,
+) -> None:
+    before = encoder.encode(TEXTS[:1])
+    encoder.train()
+    assert encoder._graph is None  # the weights may change now: never answer with old ones
+    weight = encoder.transformer.encoder.layer[0].intermediate.dense.weight
+    original = weight.detach().clone()
+    try:
+        weight.data *= 3.0  # what a fine-tuning step does, only cruder
+    finally:
+        encoder.eval()
+    after = encoder.encode(TEXTS[:1])
+    assert encoder._graph is not None
+    assert not np.allclose(before, after, atol=1e-3)  # the re-exported graph has the new weights
+    weight.data.copy_(original)
+    encoder.train()
+    encoder.eval()
+    np.testing.assert_allclose(encoder.encode(TEXTS[:1]), before, atol=1e-5)
