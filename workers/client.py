@@ -8,6 +8,7 @@ stores them, with a polling safety net (``ResultWatcher``).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import uuid
@@ -27,7 +28,12 @@ from service.aio import stop_task
 from service.errors import FusionDeskError, NotReadyError
 from service.executor import EncodeJob
 from service.settings import Settings
-from workers.app import RESULT_KEY_PREFIX, create_celery_app, encode_task_name
+from workers.app import (
+    RESUBMITTED_HEADER,
+    RESULT_KEY_PREFIX,
+    create_celery_app,
+    encode_task_name,
+)
 from workers.wire import encoding_from_wire
 
 logger = logging.getLogger(__name__)
@@ -180,7 +186,7 @@ class CeleryClient:
             self._publish(task_id, job)
         return handle
 
-    def _publish(self, task_id: str, job: EncodeJob) -> None:
+    def _publish(self, task_id: str, job: EncodeJob, *, again: bool = False) -> None:
         queue = self.registry.get(job.plugin).queue
         try:
             self.app.send_task(
@@ -188,6 +194,8 @@ class CeleryClient:
                 args=(job.plugin, job.payload),
                 task_id=task_id,
                 retry=False,
+                # A second copy may meet the first one's stored result (workers.tasks).
+                headers={RESUBMITTED_HEADER: True} if again else None,
             )
         except BROKER_ERRORS as error:
             raise BrokerUnavailableError(
@@ -231,7 +239,9 @@ class CeleryClient:
                 "no result for %s after %.0fs; publishing it again", task_id, resubmit_after_s
             )
             loop = asyncio.get_running_loop()
-            await loop.run_in_executor(self._publisher, self._publish, task_id, job)
+            await loop.run_in_executor(
+                self._publisher, functools.partial(self._publish, task_id, job, again=True)
+            )
 
     async def close(self) -> None:
         await self._results.close()

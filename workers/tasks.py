@@ -17,7 +17,7 @@ from celery import Celery, Task, states
 from plugins import Encoding, InputError, Payload, PluginRegistry
 from service.runtime import build_registry
 from service.settings import Settings
-from workers.app import QUEUES, encode_task_name
+from workers.app import QUEUES, RESUBMITTED_HEADER, encode_task_name
 from workers.batching import ThreadBatcher
 from workers.records import WorkerStats, record_dead_letter
 from workers.wire import WireEncoding, encoding_to_wire, input_error_to_wire
@@ -95,11 +95,14 @@ def register_tasks(app: Celery, settings: Settings) -> None:
 
     def encode(task: Task[Any, Any], plugin_name: str, payload: Payload) -> WireEncoding:
         # Idempotent by message id: a redelivered message whose result is already stored
-        # (its worker died between storing and acknowledging) is not encoded twice.
-        stored = task.backend.get_task_meta(task.request.id)
-        if stored.get("status") == states.SUCCESS:
-            result: WireEncoding = stored["result"]
-            return result
+        # (its worker died between storing and acknowledging), or one the API published again,
+        # is not encoded twice. Only those can have a result, so the rest skip the round trip.
+        request = task.request
+        if request.delivery_info.get("redelivered") or getattr(request, RESUBMITTED_HEADER, None):
+            stored = task.backend.get_task_meta(request.id)
+            if stored.get("status") == states.SUCCESS:
+                result: WireEncoding = stored["result"]
+                return result
         runtime = worker_runtime(settings)
         try:
             encoding = runtime.encode(plugin_name, payload)
