@@ -124,7 +124,7 @@ def main() -> None:
     ratio = totals["plugin"] / totals["raw"]
     print(
         f"voice plugin vs faster-whisper: Whisper {config.model}, {compute_type}, beam "
-        f"{config.beam_size}, {os.cpu_count()} CPU cores (shared with other work: noisy)"
+        f"{config.beam_size}, {os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}"
     )
     hotwords = options["hotwords"]
     print(f"hotwords: {len(hotwords.split()) if hotwords else 0} words (both paths)")
