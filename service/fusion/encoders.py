@@ -18,7 +18,7 @@ from plugins import ModalityPlugin, PluginRegistry
 from service.fusion.model import CONFIG_FILE
 
 ENCODERS_DIR = "encoders"
-SHARED_TEXT_ENCODER_FIELD = "text_encoder_path"
+SHARED_TEXT_ENCODER_FIELD = "text_model_path"
 """The setting a non-text plugin (voice, image) declares to embed transcripts or OCR text with
 the same encoder as the text plugin; it is pointed at a model's fine-tuned text encoder."""
 

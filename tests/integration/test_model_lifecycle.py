@@ -57,7 +57,12 @@ def test_finetuned_encoder_is_saved_in_the_model_and_served(
     finetuned_model: Path, settings: Settings
 ) -> None:
     config = json.loads((finetuned_model / CONFIG_FILE).read_text())
-    assert config["plugin_settings"] == {"text": {"model_path": "encoders/text"}}
+    # Transcripts and OCR text are embedded with the tuned encoder too.
+    assert config["plugin_settings"] == {
+        "text": {"model_path": "encoders/text"},
+        "voice": {"text_model_path": "encoders/text"},
+        "image": {"text_model_path": "encoders/text"},
+    }
     encoder_dir = finetuned_model / "encoders" / "text"
     assert (encoder_dir / "config.json").is_file()
     sentence = ["my card was stolen"]
@@ -66,6 +71,9 @@ def test_finetuned_encoder_is_saved_in_the_model_and_served(
     assert not np.allclose(tuned, base, atol=1e-4)  # fine-tuning changed the weights
     runtime = Runtime.from_settings(settings.model_copy(update={"model_dir": finetuned_model}))
     assert runtime.registry.get("text").config.model_path == encoder_dir  # type: ignore[attr-defined]
+    for name in ("voice", "image"):
+        config = runtime.registry.get(name).config
+        assert config.text_model_path == encoder_dir  # type: ignore[attr-defined]
 
 
 @pytest.fixture
