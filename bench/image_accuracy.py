@@ -18,6 +18,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from _edit_distance import edit_distance
 
 from plugins import Part
 from service.fusion import IntentClassifier
@@ -36,15 +37,7 @@ BATCH = 16
 def character_error_rate(predicted: str, reference: str) -> float:
     """Levenshtein distance over the reference length, on case- and space-normalised text."""
     hypothesis, truth = " ".join(predicted.lower().split()), " ".join(reference.lower().split())
-    previous = list(range(len(hypothesis) + 1))
-    for i, expected in enumerate(truth, start=1):
-        current = [i]
-        for j, got in enumerate(hypothesis, start=1):
-            current.append(
-                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (expected != got))
-            )
-        previous = current
-    return previous[-1] / max(len(truth), 1)
+    return edit_distance(truth, hypothesis) / max(len(truth), 1)
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._edit_distance import edit_distance  # noqa: E402
 from plugins import Part  # noqa: E402
 from service.fusion import IntentClassifier  # noqa: E402
 from service.fusion.encoders import reconfigured  # noqa: E402
@@ -44,19 +45,6 @@ TARGET_GAP_POINTS = 6.0
 
 def words(text: str) -> list[str]:
     return re.sub(r"[^a-z0-9' ]+", " ", text.lower().replace("-", " ")).split()
-
-
-def word_errors(reference: list[str], hypothesis: list[str]) -> int:
-    """Levenshtein distance over words (substitutions + deletions + insertions)."""
-    previous = list(range(len(hypothesis) + 1))
-    for i, ref_word in enumerate(reference, start=1):
-        current = [i]
-        for j, hyp_word in enumerate(hypothesis, start=1):
-            current.append(
-                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref_word != hyp_word))
-            )
-        previous = current
-    return previous[-1]
 
 
 def clear_delivery(rng: np.random.Generator) -> Delivery:
@@ -173,7 +161,7 @@ def main() -> None:
         ):
             voice_predicted[i] = intent
     transcripts = [str(encoding.details.get("transcript", "")) for encoding in voice_encodings]
-    errors = sum(word_errors(words(r), words(h)) for r, h in zip(texts, transcripts, strict=True))
+    errors = sum(edit_distance(words(r), words(h)) for r, h in zip(texts, transcripts, strict=True))
     reference_words = sum(len(words(r)) for r in texts)
     audio_s = sum(float(encoding.details["duration_s"]) for encoding in voice_encodings)
 
