@@ -33,6 +33,11 @@ from plugins.text.onnx_graph import OnnxTransformer  # noqa: E402
 transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
 
+CALL_COST_TOKENS = 32
+"""A forward pass's fixed cost, in tokens' worth of batch work. Measured on 2 CPU cores over
+varied batches of 32 BANKING77 texts: 8, 16 and 32 gave 1.29, 1.28 and 1.24 ms per text,
+against 1.84 ms with no split."""
+
 GRAPH_EXAMPLE = ("an example sentence", "a second, somewhat longer example sentence to export")
 """Two lengths, so the exported graph keeps batch and sequence length dynamic."""
 
@@ -109,11 +114,27 @@ class SentenceEncoder(nn.Module):
         return out
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
-        if self._graph is None:
-            return np.asarray(self.forward(self.tokenize(texts)).float().cpu(), dtype=np.float32)
-        inputs = self._tokens(texts, "np")
-        hidden = self._graph.run(inputs)
+        tokens = self._tokens(texts, "np")
+        lengths = tokens["attention_mask"].sum(axis=1)
+        order = np.argsort(lengths, kind="stable")
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        # One forward pass pads every text to the longest; texts of very different lengths
+        # go through in a few passes of similar lengths instead (padding is right-hand, so
+        # cutting the columns keeps every real token).
+        for rows in padding_aware_runs(lengths[order], CALL_COST_TOKENS):
+            index = order[rows]
+            width = int(lengths[index].max())
+            out[index] = self._embed_tokens({key: v[index, :width] for key, v in tokens.items()})
+        return out
+
+    def _embed_tokens(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
         mask: np.ndarray = inputs["attention_mask"][..., None].astype(np.float32)
+        if self._graph is None:
+            tensors = {
+                key: torch.from_numpy(value).to(self.device) for key, value in inputs.items()
+            }
+            return np.asarray(self.forward(tensors).float().cpu(), dtype=np.float32)
+        hidden = self._graph.run(inputs)
         pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
         norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
         return np.asarray(pooled / norms, dtype=np.float32)
@@ -129,3 +150,24 @@ class SentenceEncoder(nn.Module):
 def shared_sentence_encoder(model_path: Path, device: str = "cpu") -> SentenceEncoder:
     """One encoder per (path, device) in a process, shared by every plugin that embeds text."""
     return SentenceEncoder(model_path, device=device)
+
+
+def padding_aware_runs(sorted_lengths: np.ndarray, call_cost: int) -> list[slice]:
+    """Cut ascending lengths into runs, one forward pass each, for the least padded work.
+
+    A run costs ``call_cost`` plus its size times its longest length; dynamic programming over
+    the cut points finds the cheapest split (a batch is at most a few dozen texts).
+    """
+    count = len(sorted_lengths)
+    best = [0.0] + [float("inf")] * count
+    cut = [0] * (count + 1)
+    for end in range(1, count + 1):
+        for start in range(end):
+            cost = best[start] + call_cost + (end - start) * int(sorted_lengths[end - 1])
+            if cost < best[end]:
+                best[end], cut[end] = cost, start
+    runs, end = [], count
+    while end > 0:
+        runs.append(slice(cut[end], end))
+        end = cut[end]
+    return runs[::-1]

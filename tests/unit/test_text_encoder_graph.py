@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from plugins.text.encoder import SentenceEncoder, packaged_minilm_path
+from plugins.text.encoder import SentenceEncoder, packaged_minilm_path, padding_aware_runs
 
 TEXTS = [
     "where is my parcel",
@@ -51,3 +51,26 @@ def test_training_drops_the_graph_and_eval_exports_the_new_weights(
     encoder.train()
     encoder.eval()
     np.testing.assert_allclose(encoder.encode(TEXTS[:1]), before, atol=1e-5)
+
+
+def test_a_batch_of_mixed_lengths_gives_each_texts_own_vector(encoder: SentenceEncoder) -> None:
+    texts = [*TEXTS, "ok", "x " * 120, *TEXTS[::-1]]
+    together = encoder.encode(texts)
+    alone = np.vstack([encoder.encode([text]) for text in texts])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("lengths", "call_cost", "runs"),
+    [
+        ([5, 5, 5, 5], 32, [(0, 4)]),  # equal lengths: padding costs nothing, one pass
+        ([4, 4, 4, 4, 60], 32, [(0, 4), (4, 5)]),  # one long text would pad four short ones
+        ([4, 4, 4, 4, 60], 1000, [(0, 5)]),  # passes too dear to split
+        ([3], 32, [(0, 1)]),
+    ],
+)
+def test_padding_aware_runs(
+    lengths: list[int], call_cost: int, runs: list[tuple[int, int]]
+) -> None:
+    cut = padding_aware_runs(np.array(lengths), call_cost)
+    assert [(run.start, run.stop) for run in cut] == runs
