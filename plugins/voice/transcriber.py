@@ -24,6 +24,8 @@ from plugins.voice.decoding import SAMPLE_RATE
 
 MIN_SPEECH_S = 0.1
 MIN_TIME_BUDGET_S = 5.0
+END_TOLERANCE_S = 1.0
+"""A last segment ending this close to the end of the speech covers it (trailing silence)."""
 """Floor of the per-clip time budget: a short clip still pays a whole 30 s encoder window."""
 MAX_TOKENS = 448
 """Whisper's decoder context: prompt (hotwords) + special tokens + generated tokens."""
@@ -171,11 +173,13 @@ class WhisperTranscriber:
             segments, info = self.model.transcribe(
                 speech, vad_filter=False, **self.options.transcribe_kwargs()
             )
+            speech_s = len(speech) / SAMPLE_RATE
             for segment in segments:
                 texts.append(segment.text.strip())
-                # Each window is bounded by max_new_tokens; the budget bounds the windows.
+                # Each window is bounded by max_new_tokens; the budget bounds the windows. A
+                # segment that reaches the end of the speech leaves nothing out, however slow.
                 if time.perf_counter() - trimmed > budget_s:
-                    truncated = True
+                    truncated = segment.end < speech_s - END_TOLERANCE_S
                     break
             acoustic = self.model.first_window
         timings["transcribe"] = (time.perf_counter() - trimmed) * 1000
@@ -184,7 +188,7 @@ class WhisperTranscriber:
             language=info.language,
             language_probability=round(float(info.language_probability), 4),
             duration_s=duration_s,
-            speech_s=len(speech) / SAMPLE_RATE,
+            speech_s=speech_s,
             acoustic=acoustic,
             truncated=truncated,
             timings_ms=timings,
