@@ -48,9 +48,9 @@ class Cluster:
 
 
 @contextmanager
-def local_cluster(threads: int = 128) -> Iterator[Cluster]:
+def local_cluster(threads: int = 128, appendfsync: str = "everysec") -> Iterator[Cluster]:
     with tempfile.TemporaryDirectory(prefix="fusiondesk-bench-") as directory:
-        redis = LocalRedis(Path(directory))
+        redis = LocalRedis(Path(directory), appendfsync)
         redis.start()
         workers = LocalWorkers(
             worker_environment(redis.url, heartbeat_s=0.5), Path(directory), threads

@@ -62,7 +62,12 @@ class Router:
 
     async def understand(self, parts: Sequence[Part]) -> Understanding:
         started = time.perf_counter()
-        jobs = await asyncio.to_thread(self.prepare, parts)
+        if any(part.data is not None for part in parts):
+            jobs = await asyncio.to_thread(self.prepare, parts)  # decoding audio or images
+        else:
+            # Text alone costs microseconds; a thread hop would cost more, and would scatter
+            # messages that arrived together so they could no longer be batched together.
+            jobs = self.prepare(parts)
         prepared = time.perf_counter()
         encodings = await self.executor.encode(jobs)
         encoded = time.perf_counter()

@@ -153,6 +153,16 @@ class CelerySettings(BaseModel):
         gt=0,
         description="How often the API polls Redis for results whose notification it missed.",
     )
+    group_max_parts: int = Field(
+        default=32,
+        ge=1,
+        description="Parts that arrive together share one task, up to this many (1: a task per "
+        "part). Fewer tasks, less queue work per part; the worker's batcher still decides what "
+        "is encoded together.",
+    )
+    group_max_bytes: int = Field(
+        default=4_000_000, ge=1, description="Payload bytes per shared task, roughly."
+    )
     heartbeat_s: float = Field(default=2.0, gt=0, description="Worker statistics refresh.")
     batching: dict[str, Batching] = Field(
         default_factory=dict, description="Per-plugin batching overrides, keyed by plugin name."

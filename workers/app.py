@@ -17,13 +17,19 @@ SERIALIZER = "msgpack"
 
 
 def encode_task_name(queue: str) -> str:
+    """One part per task: retried with backoff, dead-lettered when it fails for good."""
     return f"fusiondesk.{queue}.encode"
 
 
+def group_task_name(queue: str) -> str:
+    """Several parts per task (``workers.grouping``); a part that fails goes back alone."""
+    return f"fusiondesk.{queue}.encode_group"
+
+
 RESULT_KEY_PREFIX = "celery-task-meta-"
+"""Where Celery's Redis backend stores a task's result (its default key prefix)."""
 RESUBMITTED_HEADER = "fusiondesk_resubmitted"
 """Set on a task the API published again after waiting too long for its result."""
-"""Where Celery's Redis backend stores a task's result (its default key prefix)."""
 
 
 def create_celery_app(settings: Settings, *, results: bool = True) -> Celery:

@@ -41,9 +41,13 @@ class ThreadBatcher(Generic[In, Out]):
 
     def submit(self, item: In) -> Out:
         """Encode ``item`` with whatever arrives with it; blocks until its result is ready."""
+        return self.enqueue(item).result()
+
+    def enqueue(self, item: In) -> Future[Out]:
+        """Queue ``item`` without waiting: items queued back to back can share a batch."""
         future: Future[Out] = Future()
         self._queue.put((item, future))
-        return future.result()
+        return future
 
     def _serve(self) -> None:
         last_batch_size = 1

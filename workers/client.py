@@ -33,8 +33,10 @@ from workers.app import (
     RESULT_KEY_PREFIX,
     create_celery_app,
     encode_task_name,
+    group_task_name,
 )
-from workers.wire import encoding_from_wire
+from workers.grouping import GroupLimits, PartGrouper
+from workers.wire import WireEncoding, encoding_from_wire
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +169,12 @@ class ResultWatcher:
 
 
 class CeleryClient:
-    """Submits encode jobs to the queues and waits for their encodings."""
+    """Submits encode jobs to the queues and waits for their encodings.
+
+    ``encode`` is the path the service takes: parts that arrive together share a task
+    (``workers.grouping``). ``submit``/``result`` publish one task per part and hand back a
+    handle, for systems that keep their own books.
+    """
 
     def __init__(self, settings: Settings, registry: PluginRegistry) -> None:
         self.settings = settings
@@ -178,20 +185,43 @@ class CeleryClient:
             poll_interval_s=settings.celery.poll_interval_ms / 1000.0,
         )
         self._publisher = ThreadPoolExecutor(max_workers=4, thread_name_prefix="celery-publish")
+        config = settings.celery
+        self._grouper = PartGrouper(
+            self,
+            GroupLimits(max_parts=config.group_max_parts, max_bytes=config.group_max_bytes),
+            result_timeout_s=config.result_timeout_s,
+        )
+
+    async def encode(self, jobs: Sequence[EncodeJob]) -> list[Encoding]:
+        """The encodings in job order; raises a part's ``InputError`` or its failure."""
+        return list(
+            await asyncio.gather(
+                *(self._grouper.encode(self.registry.get(job.plugin).queue, job) for job in jobs)
+            )
+        )
+
+    def new_task_id(self) -> str:
+        return self._results.new_task_id()
 
     def submit_now(self, jobs: Sequence[EncodeJob]) -> Handle:
         """Publish one task per job (blocking; see ``submit`` for the asyncio version)."""
-        handle = Handle(tuple(self._results.new_task_id() for _ in jobs), tuple(jobs))
+        handle = Handle(tuple(self.new_task_id() for _ in jobs), tuple(jobs))
         for task_id, job in zip(handle.task_ids, handle.jobs, strict=True):
-            self._publish(task_id, job)
+            self._publish(task_id, [job])
         return handle
 
-    def _publish(self, task_id: str, job: EncodeJob, *, again: bool = False) -> None:
-        queue = self.registry.get(job.plugin).queue
+    def _publish(self, task_id: str, jobs: Sequence[EncodeJob], *, again: bool = False) -> None:
+        """One job: the single-part task; several (one queue): the group task."""
+        queue = self.registry.get(jobs[0].plugin).queue
+        args: tuple[Any, ...]
+        if len(jobs) == 1:
+            name, args = encode_task_name(queue), (jobs[0].plugin, jobs[0].payload)
+        else:
+            name, args = group_task_name(queue), ([(job.plugin, job.payload) for job in jobs],)
         try:
             self.app.send_task(
-                encode_task_name(queue),
-                args=(job.plugin, job.payload),
+                name,
+                args=args,
                 task_id=task_id,
                 retry=False,
                 # A second copy may meet the first one's stored result (workers.tasks).
@@ -201,6 +231,10 @@ class CeleryClient:
             raise BrokerUnavailableError(
                 f"The message queue is unreachable ({type(error).__name__}); try again shortly."
             ) from error
+
+    async def publish(self, task_id: str, jobs: Sequence[EncodeJob]) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._publisher, self._publish, task_id, jobs)
 
     async def submit(self, jobs: Sequence[EncodeJob]) -> Handle:
         loop = asyncio.get_running_loop()
@@ -217,16 +251,30 @@ class CeleryClient:
     async def result(self, handle: Handle, timeout_s: float | None = None) -> list[Encoding]:
         """The encodings in part order; raises the part's ``InputError`` or a failure."""
         deadline = time.monotonic() + (timeout_s or self.settings.celery.result_timeout_s)
-        metas = await asyncio.gather(
-            *(
-                self._wait(task_id, job, deadline)
-                for task_id, job in zip(handle.task_ids, handle.jobs, strict=True)
+        return list(
+            await asyncio.gather(
+                *(
+                    self.wait_single(task_id, job, deadline)
+                    for task_id, job in zip(handle.task_ids, handle.jobs, strict=True)
+                )
             )
         )
-        pairs = zip(handle.task_ids, metas, strict=True)
-        return [_encoding_from_meta(task_id, meta) for task_id, meta in pairs]
 
-    async def _wait(self, task_id: str, job: EncodeJob, deadline: float) -> dict[str, Any]:
+    async def wait_single(self, task_id: str, job: EncodeJob, deadline: float) -> Encoding:
+        return _encoding_from_meta(task_id, await self._wait(task_id, [job], deadline))
+
+    async def wait_group(
+        self, task_id: str, jobs: Sequence[EncodeJob], deadline: float
+    ) -> list[WireEncoding | None]:
+        meta = await self._wait(task_id, jobs, deadline)
+        if meta["status"] != states.SUCCESS:
+            logger.warning("group %s failed as a whole; its parts go again alone", task_id)
+            return [None] * len(jobs)
+        return [None if "failed" in answer else answer for answer in meta["result"]]
+
+    async def _wait(
+        self, task_id: str, jobs: Sequence[EncodeJob], deadline: float
+    ) -> dict[str, Any]:
         resubmit_after_s = self.settings.celery.resubmit_after_s
         while True:
             remaining = deadline - time.monotonic()
@@ -240,10 +288,11 @@ class CeleryClient:
             )
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(
-                self._publisher, functools.partial(self._publish, task_id, job, again=True)
+                self._publisher, functools.partial(self._publish, task_id, jobs, again=True)
             )
 
     async def close(self) -> None:
+        await self._grouper.close()
         await self._results.close()
         self._publisher.shutdown(wait=False)
 

@@ -46,8 +46,7 @@ class CeleryExecutor:
         self._monitor: asyncio.Task[None] | None = None
 
     async def encode(self, jobs: Sequence[EncodeJob]) -> list[Encoding]:
-        handle = await self.client.submit(jobs)
-        return await self.client.result(handle)
+        return await self.client.encode(jobs)
 
     async def warm_up(self) -> None:
         """The API loads no encoder: it only starts watching the broker and the workers."""

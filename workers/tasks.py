@@ -17,10 +17,10 @@ from celery import Celery, Task, states
 from plugins import Encoding, InputError, Payload, PluginRegistry
 from service.runtime import build_registry
 from service.settings import Settings
-from workers.app import QUEUES, RESUBMITTED_HEADER, encode_task_name
+from workers.app import QUEUES, RESUBMITTED_HEADER, encode_task_name, group_task_name
 from workers.batching import ThreadBatcher
 from workers.records import WorkerStats, record_dead_letter
-from workers.wire import WireEncoding, encoding_to_wire, input_error_to_wire
+from workers.wire import WireEncoding, encoding_to_wire, failure_to_wire, input_error_to_wire
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +71,22 @@ class WorkerRuntime:
     def encode(self, plugin_name: str, payload: Payload) -> Encoding:
         return self.batcher(plugin_name).submit(payload)
 
+    def encode_group(self, items: list[tuple[str, Payload]]) -> list[WireEncoding]:
+        """Every part answered on its own: an encoding, an input error, or a failure."""
+        # Queued back to back, before waiting on any: the parts can share one batch.
+        futures = [self.batcher(plugin_name).enqueue(payload) for plugin_name, payload in items]
+        answers = []
+        for (plugin_name, _), future in zip(items, futures, strict=True):
+            try:
+                answers.append(encoding_to_wire(future.result()))
+            except InputError as error:
+                answers.append(input_error_to_wire(error))
+            except Exception as error:
+                self.stats.record_error(plugin_name)
+                logger.warning("a %s part of a group failed: %r", plugin_name, error)
+                answers.append(failure_to_wire(error))
+        return answers
+
 
 _runtime: WorkerRuntime | None = None
 _runtime_lock = threading.Lock()
@@ -94,15 +110,9 @@ def register_tasks(app: Celery, settings: Settings) -> None:
     config = settings.celery
 
     def encode(task: Task[Any, Any], plugin_name: str, payload: Payload) -> WireEncoding:
-        # Idempotent by message id: a redelivered message whose result is already stored
-        # (its worker died between storing and acknowledging), or one the API published again,
-        # is not encoded twice. Only those can have a result, so the rest skip the round trip.
-        request = task.request
-        if request.delivery_info.get("redelivered") or getattr(request, RESUBMITTED_HEADER, None):
-            stored = task.backend.get_task_meta(request.id)
-            if stored.get("status") == states.SUCCESS:
-                result: WireEncoding = stored["result"]
-                return result
+        stored: WireEncoding | None = _stored_result(task)
+        if stored is not None:
+            return stored
         runtime = worker_runtime(settings)
         try:
             encoding = runtime.encode(plugin_name, payload)
@@ -132,5 +142,30 @@ def register_tasks(app: Celery, settings: Settings) -> None:
             raise
         return encoding_to_wire(encoding)
 
+    def encode_group(task: Task[Any, Any], items: list[list[Any]]) -> list[WireEncoding]:
+        # No retries here: a part that failed comes back as a failure and the API publishes it
+        # again alone, so a poisonous part never holds its neighbours' answers back.
+        stored: list[WireEncoding] | None = _stored_result(task)
+        if stored is not None:
+            return stored
+        pairs = [(str(plugin_name), payload) for plugin_name, payload in items]
+        return worker_runtime(settings).encode_group(pairs)
+
     for queue in QUEUES:
         app.task(name=encode_task_name(queue), bind=True, acks_late=True)(encode)
+        app.task(name=group_task_name(queue), bind=True, acks_late=True)(encode_group)
+
+
+def _stored_result(task: Task[Any, Any]) -> Any:
+    """The result already stored for this task id, if it may have one.
+
+    Tasks are idempotent by id: a redelivered message whose result is stored (its worker died
+    between storing and acknowledging), or one the API published again, is not encoded twice.
+    Only those can have a result, so the rest skip the round trip.
+    """
+    request = task.request
+    if request.delivery_info.get("redelivered") or getattr(request, RESUBMITTED_HEADER, None):
+        stored = task.backend.get_task_meta(request.id)
+        if stored.get("status") == states.SUCCESS:
+            return stored["result"]
+    return None

@@ -33,6 +33,11 @@ def input_error_to_wire(error: InputError) -> WireEncoding:
     }
 
 
+def failure_to_wire(error: Exception) -> WireEncoding:
+    """A part of a group that failed on the model: the API sends it again on its own."""
+    return {"failed": f"{type(error).__name__}: {error}"}
+
+
 def encoding_from_wire(wire: WireEncoding) -> Encoding:
     """The encoding, or the plugin's ``InputError`` raised again on this side."""
     if "input_error" in wire:

@@ -183,6 +183,46 @@ def test_poison_message_ends_dead_without_blocking_others(
     assert task_id in cli.stdout
 
 
+def test_a_poison_part_in_a_shared_task_fails_alone(
+    celery_settings: Settings,
+    registry: PluginRegistry,
+    celery_api: TestClient,
+    workers: LocalWorkers,
+) -> None:
+    from workers.client import CeleryClient, InferenceFailedError
+
+    jobs = [EncodeJob("text", {"text": p}) for p in PHRASES * 2]
+    jobs.insert(3, EncodeJob("text", {"text": 12345}))  # crashes the model every time
+
+    async def scenario() -> tuple[list[Any], list[tuple[str, int]]]:
+        client = CeleryClient(celery_settings, registry)
+        published: list[tuple[str, int]] = []
+        publish = client._publish
+
+        def counting_publish(task_id: str, jobs: Any, *, again: bool = False) -> None:
+            published.append((task_id, len(jobs)))
+            publish(task_id, jobs, again=again)
+
+        client._publish = counting_publish  # type: ignore[method-assign]
+        try:
+            outcomes = await asyncio.gather(
+                *(client.encode([job]) for job in jobs), return_exceptions=True
+            )
+            return list(outcomes), published
+        finally:
+            await client.close()
+
+    outcomes, published = asyncio.run(scenario())
+    # All eleven parts left in one task; the poison went again alone (then retried there).
+    assert [size for _, size in published] == [len(jobs), 1]
+    assert isinstance(outcomes[3], InferenceFailedError)
+    good = [outcome for index, outcome in enumerate(outcomes) if index != 3]
+    assert all(isinstance(o, list) and "text" in o[0].slots for o in good)
+    letters = celery_api.get("/v1/dead-letters").json()["dead_letters"]
+    [letter] = [letter for letter in letters if letter["task_id"] == published[1][0]]
+    assert letter["tries"] == MAX_RETRIES + 1
+
+
 def test_redis_outage_answers_503_then_recovers(
     celery_api: TestClient, redis_server: LocalRedis, workers: LocalWorkers
 ) -> None:
