@@ -8,13 +8,17 @@ Peers on the same rows: TF-IDF + linear SVM; logistic regression on the frozen M
 embeddings (for CLINC, with out-of-scope as a class).
 
 The strategies read two text slots: frozen all-MiniLM-L6-v2 and the multilingual USE
-(``--text-only`` keeps MiniLM alone). ``--quick`` uses a small slice of each split (smoke).
-Embeddings are cached under FUSIONDESK_HOME, so a second run only retrains the heads.
+(``--text-only`` keeps MiniLM alone). ``--finetune-encoder`` adds rows whose MiniLM is first
+fine-tuned on the training rows the head trains on (never its validation rows, never the test
+split), as ``fusiondesk train --finetune-encoder`` does; their training time includes the
+fine-tuning. ``--quick`` uses a small slice of each split (smoke). Embeddings and fine-tuned
+encoders are cached under FUSIONDESK_HOME, so a second run only retrains the heads.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +28,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
+from plugins import PluginRegistry
+from service.fusion.encoders import text_encoder_settings, with_plugin_settings
 from service.fusion.strategies import STRATEGIES
 from service.runtime import build_registry
 from service.settings import Settings
@@ -31,6 +37,8 @@ from service.training import Dataset, Features, TrainingOptions, featurize, load
 from service.training.data import OUT_OF_SCOPE_INTENT
 from service.training.evaluation import score
 from service.training.experiments import compare_options
+from service.training.finetune import FinetuneOptions, cached_finetuned_encoder
+from service.training.pipeline import finetuning_rows, rows_for_training
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BANKING = (DATA / "banking77" / "train.csv", DATA / "banking77" / "test.csv")
@@ -86,25 +94,39 @@ def _peers(
     return rows
 
 
-def _run(
-    label: str,
+def _finetuned(
+    registry: PluginRegistry,
     train: Dataset,
-    test: Dataset,
-    val: Dataset | None,
+    options: TrainingOptions,
+    finetune: FinetuneOptions,
     settings: Settings,
-    options: dict[str, object],
-    strategies: list[str],
+    *,
+    held_out: bool,
+) -> tuple[PluginRegistry, float]:
+    """The registry with MiniLM fine-tuned on the head's training rows, and its tuning time."""
+    rows = rows_for_training(train, options, held_out=held_out)
+    base, texts, labels = finetuning_rows(train, rows, registry)
+    encoder = cached_finetuned_encoder(base, texts, labels, finetune, settings.cache_dir)
+    metrics = json.loads((encoder / "finetune_metrics.json").read_text())
+    tuned = with_plugin_settings(registry, text_encoder_settings(registry, str(encoder)), encoder)
+    return tuned, float(metrics["finetune_seconds"])
+
+
+def _fusion_rows(
+    registry: PluginRegistry,
+    data: tuple[Dataset, Dataset, Dataset | None],
+    settings: Settings,
+    variants: dict[str, TrainingOptions],
+    *,
+    label: str,
+    extra_seconds: float = 0.0,
 ) -> list[Row]:
-    registry = build_registry(settings)
+    train, test, val = data
     train_features = featurize(train, registry, settings.cache_dir, progress=False)
     test_features = featurize(test, registry, settings.cache_dir, progress=False)
     validation = None
     if val is not None:
         validation = (featurize(val, registry, settings.cache_dir, progress=False), val.intents)
-    rows = _peers(train, test, train_features, test_features)
-    variants = {
-        name: TrainingOptions.model_validate({**options, "strategy": name}) for name in strategies
-    }
     comparisons = compare_options(
         (train_features, train.intents),
         (test_features, test.intents, _texts(test)),
@@ -112,14 +134,40 @@ def _run(
         validation=validation,
     )
     slots = "+".join(sorted(train_features.specs))
-    for row in comparisons:
-        rows.append(
-            {
-                "name": f"fusion {row.name} [{slots}]",
-                **row.evaluation.metrics,
-                "seconds": row.training_seconds,
-            }
+    return [
+        {
+            "name": f"fusion {row.name} [{slots}]{label}",
+            **row.evaluation.metrics,
+            "seconds": row.training_seconds + extra_seconds,
+        }
+        for row in comparisons
+    ]
+
+
+def _run(
+    label: str,
+    data: tuple[Dataset, Dataset, Dataset | None],
+    settings: Settings,
+    options: dict[str, object],
+    strategies: list[str],
+    finetune: FinetuneOptions | None,
+) -> list[Row]:
+    train, test, val = data
+    registry = build_registry(settings)
+    train_features = featurize(train, registry, settings.cache_dir, progress=False)
+    test_features = featurize(test, registry, settings.cache_dir, progress=False)
+    rows = _peers(train, test, train_features, test_features)
+    variants = {
+        name: TrainingOptions.model_validate({**options, "strategy": name}) for name in strategies
+    }
+    rows += _fusion_rows(registry, data, settings, variants, label="")
+    if finetune is not None:
+        some_options = next(iter(variants.values()))
+        tuned, seconds = _finetuned(
+            registry, train, some_options, finetune, settings, held_out=val is None
         )
+        print(f"{label}: MiniLM fine-tuned in {seconds:.0f} s ({finetune.epochs} epochs)")
+        rows += _fusion_rows(tuned, data, settings, variants, label=" +ft", extra_seconds=seconds)
     print(f"\n{label}: {len(train)} train / {len(test)} test rows")
     return rows
 
@@ -150,14 +198,20 @@ def main() -> None:
     parser.add_argument("--skip-banking", action="store_true")
     parser.add_argument("--every", type=int, help="Keep every Nth row of each split.")
     parser.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES))
+    parser.add_argument(
+        "--finetune-encoder", action="store_true", help="Add rows with MiniLM fine-tuned."
+    )
+    parser.add_argument("--finetune-epochs", type=int, default=3)
     args = parser.parse_args()
+    finetune = FinetuneOptions(epochs=args.finetune_epochs) if args.finetune_encoder else None
     plugins = {} if args.text_only else {"text": {"multilingual": True}}
     settings = Settings(plugins=plugins)
     every = args.every or (20 if args.quick else 1)
     options: dict[str, object] = {"epochs": 8 if args.quick else 60, "patience": 8}
     if not args.skip_banking:
         train, test = (_slice(load_dataset(path), every) for path in BANKING)
-        rows = _run("BANKING77", train, test, None, settings, options, args.strategies)
+        data = (train, test, None)
+        rows = _run("BANKING77", data, settings, options, args.strategies, finetune)
         _print(rows, with_oos=False)
     if not args.skip_clinc:
         train, val, test = (
@@ -165,7 +219,8 @@ def main() -> None:
             for split in ("train", "val", "test")
         )
         clinc_options = {**options, "oos_recall_target": OOS_RECALL_TARGET}
-        rows = _run("CLINC150 full", train, test, val, settings, clinc_options, args.strategies)
+        data = (train, test, val)
+        rows = _run("CLINC150 full", data, settings, clinc_options, args.strategies, finetune)
         _print(rows, with_oos=True)
 
 

@@ -50,7 +50,7 @@ def train_from_file(
     validation_set = load_dataset(val_path) if val_path is not None else None
     plugin_settings: PluginSettings = {}
     if finetune is not None:
-        training_rows = _rows_for_training(dataset, options, held_out=validation_set is None)
+        training_rows = rows_for_training(dataset, options, held_out=validation_set is None)
         encoder_dir = Path(ENCODERS_DIR) / "text"
         _finetune_text_encoder(
             dataset, training_rows, registry, finetune, out_dir / encoder_dir, cache_dir, device
@@ -90,7 +90,7 @@ def train_from_file(
     return result
 
 
-def _rows_for_training(dataset: Dataset, options: TrainingOptions, *, held_out: bool) -> list[int]:
+def rows_for_training(dataset: Dataset, options: TrainingOptions, *, held_out: bool) -> list[int]:
     """The rows the head trains on: all of them, or those outside the validation split."""
     if not held_out:
         return list(range(len(dataset)))
@@ -98,6 +98,17 @@ def _rows_for_training(dataset: Dataset, options: TrainingOptions, *, held_out: 
     targets = np.array([intents.index(label) for label in dataset.intents])
     train_rows, _ = split_rows(targets, options)
     return [int(row) for row in train_rows]
+
+
+def finetuning_rows(
+    dataset: Dataset, rows: list[int], registry: PluginRegistry
+) -> tuple[Path, list[str], list[str]]:
+    """The text encoder to start from, and the texts and intents of ``rows`` to tune it on."""
+    text_plugin = registry.get("text")
+    base = Path(getattr(text_plugin.config, "model_path"))  # noqa: B009 - plugin-specific field
+    examples = [dataset.examples[row] for row in rows if "text" in dataset.examples[row].inputs]
+    texts = [" ".join(example.inputs["text"].split()) for example in examples]
+    return base, texts, [example.intent for example in examples]
 
 
 def _finetune_text_encoder(
@@ -109,11 +120,7 @@ def _finetune_text_encoder(
     cache_dir: Path | None,
     device: str,
 ) -> None:
-    text_plugin = registry.get("text")
-    base = Path(getattr(text_plugin.config, "model_path"))  # noqa: B009 - plugin-specific field
-    examples = [dataset.examples[row] for row in rows if "text" in dataset.examples[row].inputs]
-    texts = [" ".join(example.inputs["text"].split()) for example in examples]
-    labels = [example.intent for example in examples]
+    base, texts, labels = finetuning_rows(dataset, rows, registry)
     shutil.rmtree(target, ignore_errors=True)
     if cache_dir is None:
         finetune_encoder(base, texts, labels, target, options, device=device)
