@@ -1,0 +1,141 @@
+"""Missing modalities: a model trained on text + speech + screenshot slots, asked with text alone.
+
+Rows: the first ``--per-intent`` rows of each BANKING77 intent in train.csv (10 by default: 770
+rows). Each row is spoken once with espeak-ng (voice, speed, pitch and noise drawn per row) and
+rendered once as a screenshot, so every training example carries three parts: the typed text,
+its recording and its picture. A text-only model trains on the same rows' text. Both are scored
+on the whole BANKING77 test split with the typed text alone. Target: the multimodal model loses
+at most 1 point. The synthetic media and their embeddings are kept under FUSIONDESK_HOME, so a
+second run only retrains the heads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from service.fusion import IntentClassifier
+from service.runtime import build_registry
+from service.settings import Settings
+from service.synth.screenshot import write_screenshots
+from service.synth.voice import synthesize_voice_dataset
+from service.training import (
+    Dataset,
+    Features,
+    TrainingOptions,
+    featurize,
+    load_dataset,
+    train_model,
+)
+from service.training.evaluation import evaluate_classifier
+
+BANKING = Path(__file__).resolve().parents[2] / "shared" / "data" / "banking77"
+
+
+def first_rows(per_intent: int) -> list[tuple[str, str]]:
+    """``(text, intent)``: the first ``per_intent`` rows of each intent, in file order."""
+    taken: defaultdict[str, int] = defaultdict(int)
+    rows = []
+    with (BANKING / "train.csv").open(newline="", encoding="utf-8") as source:
+        for row in csv.DictReader(source):
+            if taken[row["category"]] < per_intent:
+                taken[row["category"]] += 1
+                rows.append((row["text"], row["category"]))
+    return rows
+
+
+def multimodal_rows(rows: list[tuple[str, str]], folder: Path, seed: int) -> Path:
+    """A JSONL of text + audio + image rows, made once per folder."""
+    manifest = folder / "multimodal.jsonl"
+    if manifest.is_file():
+        return manifest
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "rows.jsonl").open("w", encoding="utf-8") as out:
+        for text, intent in rows:
+            out.write(json.dumps({"text": text, "intent": intent}) + "\n")
+    voice = synthesize_voice_dataset(folder / "rows.jsonl", folder / "voice", variants=1, seed=seed)
+    shots = write_screenshots(rows, folder / "screenshots", seed=seed)
+    spoken = [json.loads(line) for line in voice.jsonl.read_text().splitlines()]
+    pictured = [json.loads(line) for line in shots.read_text().splitlines()]
+    partial = manifest.with_suffix(".partial")
+    with partial.open("w", encoding="utf-8") as out:
+        for (text, intent), speech, shot in zip(rows, spoken, pictured, strict=True):
+            record = {
+                "text": text,
+                "audio": f"voice/{speech['audio']}",
+                "image": f"screenshots/{shot['image']}",
+                "intent": intent,
+            }
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    partial.rename(manifest)
+    return manifest
+
+
+def text_only(dataset: Dataset) -> Dataset:
+    examples = [
+        type(example)(example.intent, {"text": example.inputs["text"]}, example.base_dir)
+        for example in dataset.examples
+    ]
+    return Dataset(examples, dataset.source, dataset.digest + "/text")
+
+
+def train(features: Features, labels: list[str], options: TrainingOptions) -> IntentClassifier:
+    return IntentClassifier(train_model(features, labels, options, progress=False).model)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-intent", type=int, default=10)
+    parser.add_argument("--strategy", default="weighted_sum")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--modality-dropout", type=float, default=TrainingOptions().modality_dropout
+    )
+    args = parser.parse_args()
+    settings = Settings()
+    registry = build_registry(settings)
+    rows = first_rows(args.per_intent)
+    folder = settings.cache_dir / "missing-modality" / f"{args.per_intent}-per-intent-{args.seed}"
+    started = time.perf_counter()
+    multimodal = load_dataset(multimodal_rows(rows, folder, args.seed))
+    fused_features = featurize(multimodal, registry, settings.cache_dir)
+    text_features = featurize(text_only(multimodal), registry, settings.cache_dir)
+    prepared_s = time.perf_counter() - started
+    test = load_dataset(BANKING / "test.csv")
+    test_features = featurize(test, registry, settings.cache_dir, progress=False)
+    texts = [example.inputs["text"] for example in test.examples]
+    options = TrainingOptions(
+        strategy=args.strategy,
+        epochs=60,
+        patience=8,
+        seed=args.seed,
+        modality_dropout=args.modality_dropout,
+    )
+    labels = multimodal.intents
+    models = {
+        "text + speech + screenshot": (fused_features, train(fused_features, labels, options)),
+        "text only": (text_features, train(text_features, labels, options)),
+    }
+    print(
+        f"\nBANKING77: {len(multimodal)} training rows ({args.per_intent} per intent), each typed, "
+        f"spoken and pictured; media and embeddings {prepared_s:.0f} s; strategy {args.strategy}, "
+        f"modality dropout {args.modality_dropout}"
+    )
+    header = f"{'model':<28} {'slots':<62} {'test accuracy, text alone':>26}"
+    print(header)
+    print("-" * len(header))
+    accuracy = {}
+    for name, (features, classifier) in models.items():
+        score = evaluate_classifier(classifier, test_features, test.intents, texts).accuracy
+        accuracy[name] = score
+        print(f"{name:<28} {'+'.join(sorted(features.specs)):<62} {score:>26.4f}")
+    loss = 100 * (accuracy["text only"] - accuracy["text + speech + screenshot"])
+    print(f"\nloss on text alone: {loss:+.2f} points (target <= 1.00) over {len(test)} test rows")
+
+
+if __name__ == "__main__":
+    main()
