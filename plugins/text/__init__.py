@@ -15,6 +15,7 @@ from pydantic import Field
 
 from plugins.base import Encoding, ModalityPlugin, Part, Payload, PluginConfig, SlotSpec
 from plugins.errors import InputTooLargeError, InvalidInputError
+from plugins.text.coverage import english_vocabulary_covers
 from plugins.text.encoder import SentenceEncoder, packaged_minilm_path, shared_sentence_encoder
 from plugins.text.multilingual import MULTILINGUAL_DIM, MultilingualEncoder
 
@@ -44,6 +45,7 @@ class TextPlugin(ModalityPlugin):
         SlotSpec(TEXT_SLOT, TEXT_DIM, space=TEXT_SPACE),
         SlotSpec(MULTILINGUAL_SLOT, MULTILINGUAL_DIM, space=MULTILINGUAL_SPACE),
     )
+    version = "2"  # 2: with the multilingual slot, non-English texts lose the English slot
     max_batch_size = 64
     max_wait_ms = 3.0
     Config = TextConfig
@@ -70,8 +72,14 @@ class TextPlugin(ModalityPlugin):
         texts = [payload["text"] for payload in payloads]
         encodings = [Encoding(slots={TEXT_SLOT: vector}) for vector in self.encoder.encode(texts)]
         if self.multilingual is not None:
-            for encoding, vector in zip(encodings, self.multilingual.encode(texts), strict=True):
+            for encoding, vector, text in zip(
+                encodings, self.multilingual.encode(texts), texts, strict=True
+            ):
                 encoding.slots[MULTILINGUAL_SLOT] = vector
+                if not english_vocabulary_covers(self.encoder.tokenizer, text):
+                    # The multilingual slot alone: see plugins.text.coverage.
+                    del encoding.slots[TEXT_SLOT]
+                    encoding.details["english_encoder"] = "skipped: not English"
         return encodings
 
 
