@@ -3,8 +3,10 @@
 The model reads two text slots (all-MiniLM-L6-v2, English; USE multilingual v3) and is
 trained with slot dropout on BANKING77 train.csv. It is scored on the English test split and
 on 103 Spanish and 103 Chinese hand translations of test utterances
-(``tests/fixtures/banking77_test_{es,zh}.jsonl``), once with both slots and once with the
-multilingual slot alone (MiniLM only understands English). Target: >= 80% of English accuracy.
+(``tests/fixtures/banking77_test_{es,zh}.jsonl``). "served" is what the service does: the text
+plugin fills both slots, and leaves MiniLM's out of a text its English vocabulary does not cover
+(``plugins.text.coverage``); "USE only" masks MiniLM's slot on every row. The ratio compares the
+served figures. Target: >= 80% of English accuracy.
 ``--quick`` trains on a slice (smoke run).
 """
 
@@ -49,7 +51,7 @@ def main() -> None:
         "Chinese (hand-translated)": load_dataset(FIXTURES / "banking77_test_zh.jsonl"),
     }
     print(f"\nstrategy {args.strategy}, trained on {len(train)} English rows")
-    header = f"{'language':<28} {'rows':>5} {'both slots':>11} {'USE only':>9} {'vs English':>11}"
+    header = f"{'language':<28} {'rows':>5} {'served':>8} {'USE only':>9} {'vs English':>11}"
     print(header)
     print("-" * len(header))
     english = None
@@ -61,9 +63,8 @@ def main() -> None:
         for slot in [s for s in use_only.specs if s != MULTILINGUAL_SLOT]:
             del use_only.values[slot], use_only.present[slot], use_only.specs[slot]
         alone = evaluate_classifier(classifier, use_only, dataset.intents, texts).accuracy
-        best = max(both, alone)
-        english = english if english is not None else best
-        print(f"{name:<28} {len(dataset):>5} {both:>11.4f} {alone:>9.4f} {best / english:>10.1%}")
+        english = english if english is not None else both
+        print(f"{name:<28} {len(dataset):>5} {both:>8.4f} {alone:>9.4f} {both / english:>10.1%}")
 
 
 if __name__ == "__main__":
