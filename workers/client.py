@@ -267,10 +267,11 @@ class CeleryClient:
         self, task_id: str, jobs: Sequence[EncodeJob], deadline: float
     ) -> list[WireEncoding | None]:
         meta = await self._wait(task_id, jobs, deadline)
-        if meta["status"] != states.SUCCESS:
+        answers = meta["result"] if meta["status"] == states.SUCCESS else None
+        if not isinstance(answers, list) or len(answers) != len(jobs):
             logger.warning("group %s failed as a whole; its parts go again alone", task_id)
             return [None] * len(jobs)
-        return [None if "failed" in answer else answer for answer in meta["result"]]
+        return [None if "failed" in answer else answer for answer in answers]
 
     async def _wait(
         self, task_id: str, jobs: Sequence[EncodeJob], deadline: float
