@@ -154,8 +154,10 @@ def _run(
 ) -> list[Row]:
     train, test, val = data
     registry = build_registry(settings)
-    train_features = featurize(train, registry, settings.cache_dir, progress=False)
-    test_features = featurize(test, registry, settings.cache_dir, progress=False)
+    # The peer reads MiniLM on every row (no multilingual slot to leave it out for).
+    minilm = build_registry(Settings())
+    train_features = featurize(train, minilm, settings.cache_dir, progress=False)
+    test_features = featurize(test, minilm, settings.cache_dir, progress=False)
     rows = _peers(train, test, train_features, test_features)
     variants = {
         name: TrainingOptions.model_validate({**options, "strategy": name}) for name in strategies
