@@ -39,7 +39,7 @@ class TrainingOptions(BaseModel):
     val_fraction: float = Field(default=0.1, gt=0, lt=0.5)
     patience: int = Field(default=12, ge=1)
     seed: int = 13
-    strategy: Strategy = "concat"
+    strategy: Strategy = "weighted_sum"  # the winner of bench/accuracy.py with frozen encoders
     out_of_scope_intent: str = "out_of_scope"
     oos_recall_target: float | None = Field(
         default=None,
