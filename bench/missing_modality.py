@@ -25,6 +25,7 @@ from service.synth.screenshot import write_screenshots
 from service.synth.voice import synthesize_voice_dataset
 from service.training import (
     Dataset,
+    Example,
     Features,
     TrainingOptions,
     featurize,
@@ -77,7 +78,7 @@ def multimodal_rows(rows: list[tuple[str, str]], folder: Path, seed: int) -> Pat
 
 def text_only(dataset: Dataset) -> Dataset:
     examples = [
-        type(example)(example.intent, {"text": example.inputs["text"]}, example.base_dir)
+        Example(example.intent, {"text": example.inputs["text"]}, example.base_dir)
         for example in dataset.examples
     ]
     return Dataset(examples, dataset.source, dataset.digest + "/text")
