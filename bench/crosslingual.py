@@ -32,7 +32,8 @@ FIXTURES = ROOT / "tests" / "fixtures"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="Slices of train/test (smoke run).")
-    parser.add_argument("--strategy", default="concat")
+    parser.add_argument("--strategy", default=TrainingOptions().strategy)
+    parser.add_argument("--members", type=int, default=TrainingOptions().members)
     args = parser.parse_args()
     settings = Settings(plugins={"text": {"multilingual": True}})
     registry = build_registry(settings)
@@ -40,7 +41,9 @@ def main() -> None:
     if args.quick:
         train = Dataset(train.examples[::10], train.source, train.digest + "/10")
     features = featurize(train, registry, settings.cache_dir, progress=False)
-    options = TrainingOptions(strategy=args.strategy, epochs=10 if args.quick else 60)
+    options = TrainingOptions(
+        strategy=args.strategy, members=args.members, epochs=10 if args.quick else 60
+    )
     classifier = IntentClassifier(train_model(features, train.intents, options).model)
     english_test = load_dataset(BANKING / "test.csv")
     if args.quick:
@@ -50,7 +53,10 @@ def main() -> None:
         "Spanish (hand-translated)": load_dataset(FIXTURES / "banking77_test_es.jsonl"),
         "Chinese (hand-translated)": load_dataset(FIXTURES / "banking77_test_zh.jsonl"),
     }
-    print(f"\nstrategy {args.strategy}, trained on {len(train)} English rows")
+    print(
+        f"\nstrategy {args.strategy}, {args.members} member(s), "
+        f"trained on {len(train)} English rows"
+    )
     header = f"{'language':<28} {'rows':>5} {'served':>8} {'USE only':>9} {'vs English':>11}"
     print(header)
     print("-" * len(header))

@@ -122,6 +122,9 @@ DATA_HELP = "JSONL, CSV, CLINC150 JSON (name the split: data_full.json#train) or
 @click.option("--epochs", type=int, help="Most training epochs (early stopping may end sooner).")
 @click.option("--seed", type=int, help="Random seed (runs are reproducible).")
 @click.option(
+    "--members", type=int, help="Heads trained side by side and averaged (a small ensemble)."
+)
+@click.option(
     "--finetune-encoder",
     is_flag=True,
     help="Fine-tune the text encoder first; it is saved inside the model directory.",
@@ -146,6 +149,7 @@ def train(
     strategy: str | None,
     epochs: int | None,
     seed: int | None,
+    members: int | None,
     finetune_encoder: bool,
     finetune_epochs: int | None,
     multilingual: bool,
@@ -164,6 +168,7 @@ def train(
     overrides = {
         "epochs": epochs,
         "seed": seed,
+        "members": members,
         "strategy": strategy,
         "oos_recall_target": oos_recall_target,
         "oos_precision_target": oos_precision_target,

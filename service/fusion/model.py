@@ -3,7 +3,11 @@
 Each slot is projected to a shared width; a missing slot is replaced by a learned "absent"
 vector, so its (zero-filled) values cannot leak into the output. A fusion strategy
 (``service.fusion.strategies``) turns the slot tokens into one vector, which feeds an MLP
-classifier. The model is saved as ``model.safetensors`` plus a JSON ``config.json``.
+classifier. With ``shared_projections``, slots of one vector space (typed text, voice
+transcripts and OCR text all live in the text encoder's space) go through one projection, so
+what the model learns from a transcript also serves typed text. With ``members`` > 1 the model
+is a small deep ensemble: independently initialised heads whose logits are averaged.
+The model is saved as ``model.safetensors`` plus a JSON ``config.json``.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -21,7 +25,8 @@ from service.fusion.strategies import Strategy, build_fusion
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: heads under ``members.N``, absent vectors apart from the (shareable) projections."""
 
 
 class SlotConfig(BaseModel):
@@ -48,6 +53,10 @@ class FusionConfig(BaseModel):
     strategy: Strategy = "concat"
     hidden_dim: int = Field(default=512, gt=0)
     dropout: float = Field(default=0.3, ge=0.0, lt=1.0)
+    members: int = Field(default=1, ge=1, description="Heads averaged (a small deep ensemble).")
+    shared_projections: bool = Field(
+        default=False, description="Slots of one vector space share one projection."
+    )
     calibration: Calibration = Field(default_factory=Calibration)
     out_of_scope_intent: str | None = Field(
         default=None, description="An explicit out-of-scope class in the training data, if any."
@@ -59,28 +68,43 @@ class FusionConfig(BaseModel):
     )
     metadata: dict[str, object] = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _spaces_have_one_width(self) -> FusionConfig:
+        if self.shared_projections:
+            widths: dict[str, int] = {}
+            for slot in self.slots:
+                if slot.space is not None and widths.setdefault(slot.space, slot.dim) != slot.dim:
+                    raise ValueError(f"slots of space {slot.space!r} differ in width")
+        return self
 
-class SlotProjection(nn.Module):
-    """Projects one slot to the shared width, or yields a learned vector when it is absent."""
+    def projection_key(self, slot: SlotConfig) -> str:
+        """The projection a slot goes through: its space's when shared, else its own."""
+        if self.shared_projections and slot.space is not None:
+            return f"space_{slot.space}"
+        return slot.name
 
+
+class Projection(nn.Module):
     def __init__(self, dim: int, width: int) -> None:
         super().__init__()
         self.norm = nn.LayerNorm(dim)
         self.project = nn.Linear(dim, width)
-        self.absent = nn.Parameter(torch.zeros(width))
 
-    def forward(self, values: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
-        projected = nn.functional.gelu(self.project(self.norm(values)))
-        return torch.where(present.unsqueeze(-1), projected, self.absent.expand_as(projected))
+    def forward(self, values: torch.Tensor) -> torch.Tensor:
+        return nn.functional.gelu(self.project(self.norm(values)))
 
 
-class FusionModel(nn.Module):
+class FusionHead(nn.Module):
+    """Slot projections, the fusion strategy and the classifier: one member of the model."""
+
     def __init__(self, config: FusionConfig) -> None:
         super().__init__()
-        self.config = config
         width = config.hidden_dim
-        self.projections = nn.ModuleDict(
-            {slot.name: SlotProjection(slot.dim, width) for slot in config.slots}
+        self.keys = {slot.name: config.projection_key(slot) for slot in config.slots}
+        dims = {config.projection_key(slot): slot.dim for slot in config.slots}
+        self.projections = nn.ModuleDict({key: Projection(dim, width) for key, dim in dims.items()})
+        self.absent = nn.ParameterDict(
+            {slot.name: nn.Parameter(torch.zeros(width)) for slot in config.slots}
         )
         self.fusion = build_fusion(config.strategy, len(config.slots), width, config.dropout)
         self.classifier = nn.Sequential(
@@ -91,21 +115,43 @@ class FusionModel(nn.Module):
             nn.Linear(width, len(config.intents)),
         )
 
+    def forward(
+        self, values: dict[str, torch.Tensor], present: dict[str, torch.Tensor]
+    ) -> torch.Tensor:
+        tokens = []
+        for name, key in self.keys.items():
+            projected = self.projections[key](values[name])
+            absent = self.absent[name].expand_as(projected)
+            tokens.append(torch.where(present[name].unsqueeze(-1), projected, absent))
+        mask = torch.stack([present[name] for name in self.keys], dim=1)
+        logits: torch.Tensor = self.classifier(self.fusion(torch.stack(tokens, dim=1), mask))
+        return logits
+
+
+class FusionModel(nn.Module):
+    def __init__(self, config: FusionConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.members = nn.ModuleList(FusionHead(config) for _ in range(config.members))
+
     @property
     def slot_names(self) -> list[str]:
         return [slot.name for slot in self.config.slots]
+
+    def member_logits(
+        self, values: dict[str, torch.Tensor], present: dict[str, torch.Tensor]
+    ) -> torch.Tensor:
+        """``(members, batch, intents)``: each head's logits (training scores each alone)."""
+        return torch.stack([member(values, present) for member in self.members])
 
     def forward(
         self, values: dict[str, torch.Tensor], present: dict[str, torch.Tensor]
     ) -> torch.Tensor:
         """``values[slot]`` is ``(batch, dim)``; ``present[slot]`` a ``(batch,)`` bool mask."""
-        tokens = torch.stack(
-            [self.projections[name](values[name], present[name]) for name in self.slot_names],
-            dim=1,
-        )
-        mask = torch.stack([present[name] for name in self.slot_names], dim=1)
-        logits: torch.Tensor = self.classifier(self.fusion(tokens, mask))
-        return logits
+        if len(self.members) == 1:
+            logits: torch.Tensor = self.members[0](values, present)
+            return logits
+        return self.member_logits(values, present).mean(dim=0)
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -118,6 +164,22 @@ class FusionModel(nn.Module):
     @classmethod
     def load(cls, directory: Path, *, device: str = "cpu") -> FusionModel:
         config = FusionConfig.model_validate(json.loads((directory / CONFIG_FILE).read_text()))
+        state = load_file(str(directory / WEIGHTS_FILE), device=device)
+        if config.format_version < 2:
+            state = _from_format_1(state)
+            config.format_version = FORMAT_VERSION
         model = cls(config)
-        model.load_state_dict(load_file(str(directory / WEIGHTS_FILE), device=device))
+        model.load_state_dict(state)
         return model.to(device).eval()
+
+
+def _from_format_1(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Format 1 had one head at the top level, each slot's absent vector in its projection."""
+    upgraded = {}
+    for key, tensor in state.items():
+        if key.startswith("projections.") and key.endswith(".absent"):
+            slot = key.removeprefix("projections.").removesuffix(".absent")
+            upgraded[f"members.0.absent.{slot}"] = tensor
+        else:
+            upgraded[f"members.0.{key}"] = tensor
+    return upgraded

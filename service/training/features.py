@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +22,16 @@ from service.training.data import Dataset
 
 @dataclass
 class Features:
-    """Per slot: a ``(rows, dim)`` float32 matrix and a ``(rows,)`` presence mask."""
+    """Per slot: a ``(rows, dim)`` float32 matrix and a ``(rows,)`` presence mask.
+
+    ``parts`` names, per slot, the plugin that filled it (slots of one part of a message come
+    and go together); a slot missing there is a part of its own.
+    """
 
     values: dict[str, np.ndarray]
     present: dict[str, np.ndarray]
     specs: dict[str, SlotSpec]
+    parts: dict[str, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(next(iter(self.present.values())))
@@ -36,6 +41,7 @@ class Features:
             {name: matrix[index] for name, matrix in self.values.items()},
             {name: mask[index] for name, mask in self.present.items()},
             self.specs,
+            self.parts,
         )
 
     def concat(self, other: Features) -> Features:
@@ -45,7 +51,7 @@ class Features:
         for name, spec in specs.items():
             values[name] = np.concatenate([_slot_values(f, name, spec.dim) for f in (self, other)])
             present[name] = np.concatenate([_slot_present(f, name) for f in (self, other)])
-        return Features(values, present, specs)
+        return Features(values, present, specs, self.parts | other.parts)
 
     def as_slot_dicts(self) -> list[dict[str, np.ndarray]]:
         """One ``{slot: vector}`` dict per row, holding only the slots present in that row."""
@@ -70,6 +76,7 @@ def featurize(
     values: dict[str, np.ndarray] = {}
     present: dict[str, np.ndarray] = {}
     specs: dict[str, SlotSpec] = {}
+    parts: dict[str, str] = {}
     for plugin_name, plugin_jobs in sorted(jobs.items()):
         plugin = registry.get(plugin_name)
         rows = [row for row, _ in plugin_jobs]
@@ -83,9 +90,10 @@ def featurize(
                 values[spec.name] = (slot_values[spec.name] / counts).astype(np.float32)
                 present[spec.name] = slot_counts[spec.name] > 0
                 specs[spec.name] = spec
+                parts[spec.name] = plugin_name
     if not values:
         raise DatasetError(f"{dataset.source}: no plugin produced any embedding.")
-    return Features(values, present, specs)
+    return Features(values, present, specs, parts)
 
 
 def _embed_cached(

@@ -34,7 +34,23 @@ class TrainingOptions(BaseModel):
     dropout: float = Field(default=0.4, ge=0, lt=1)
     label_smoothing: float = Field(default=0.1, ge=0, lt=1)
     modality_dropout: float = Field(
-        default=0.3, ge=0, lt=1, description="Chance of hiding a present slot (multi-slot data)."
+        default=0.3,
+        ge=0,
+        lt=1,
+        description="Chance of hiding a present part of a message, and a present slot of a "
+        "part (multi-slot data).",
+    )
+    members: int = Field(default=1, ge=1, description="Heads trained side by side, averaged.")
+    synthetic_outliers: float = Field(
+        default=0.25,
+        ge=0,
+        le=1,
+        description="With an out-of-scope class: per batch, this share of extra rows that mix "
+        "two in-scope rows of different intents, labelled out-of-scope (the space between "
+        "intents is what the model should not claim).",
+    )
+    shared_projections: bool = Field(
+        default=True, description="Slots of one vector space share one projection."
     )
     val_fraction: float = Field(default=0.1, gt=0, lt=0.5)
     patience: int = Field(default=12, ge=1)
@@ -100,6 +116,8 @@ def train_model(
         strategy=options.strategy,
         hidden_dim=options.hidden_dim,
         dropout=options.dropout,
+        members=options.members,
+        shared_projections=options.shared_projections,
         out_of_scope_intent=(
             options.out_of_scope_intent if options.out_of_scope_intent in intents else None
         ),
@@ -108,7 +126,12 @@ def train_model(
     values = {n: torch.from_numpy(features.values[n]) for n in slot_names}
     present = {n: torch.from_numpy(features.present[n]) for n in slot_names}
     y = torch.from_numpy(targets)
-    history = _fit(model, values, present, y, train_rows, val_rows, options, progress)
+    parts = {n: features.parts.get(n, n) for n in slot_names}
+    oos = config.out_of_scope_intent
+    outliers = _OutlierMaker(intents.index(oos), options.synthetic_outliers) if oos else None
+    history = _fit(
+        model, values, present, parts, y, (train_rows, val_rows), options, outliers, progress
+    )
 
     val_logits = _logits(model, values, present, val_rows)
     val_targets = y[val_rows]
@@ -152,12 +175,14 @@ def _fit(
     model: FusionModel,
     values: dict[str, torch.Tensor],
     present: dict[str, torch.Tensor],
+    parts: dict[str, str],
     y: torch.Tensor,
-    train_rows: np.ndarray,
-    val_rows: np.ndarray,
+    split: tuple[np.ndarray, np.ndarray],
     options: TrainingOptions,
+    outliers: _OutlierMaker | None,
     progress: bool,
 ) -> list[dict[str, float]]:
+    train_rows, val_rows = split
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=options.learning_rate, weight_decay=options.weight_decay
     )
@@ -180,19 +205,25 @@ def _fit(
         total_loss = 0.0
         for start in range(0, len(order), options.batch_size):
             rows = order[start : start + options.batch_size]
+            batch_values = {n: v[rows] for n, v in values.items()}
             batch_present = _modality_dropout(
-                {n: m[rows] for n, m in present.items()}, options.modality_dropout, generator
+                {n: m[rows] for n, m in present.items()}, parts, options.modality_dropout, generator
             )
-            logits = model({n: v[rows] for n, v in values.items()}, batch_present)
-            loss = loss_fn(logits, y[rows])
+            batch_y = y[rows]
+            if outliers is not None:
+                batch_values, batch_present, batch_y = outliers.extend(
+                    batch_values, batch_present, batch_y, generator
+                )
+            # Each member learns on its own (averaging first would let members lean on each
+            # other and lose the ensemble's diversity).
+            member_logits = model.member_logits(batch_values, batch_present)
+            loss = torch.stack([loss_fn(logits, batch_y) for logits in member_logits]).mean()
             optimizer.zero_grad()
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             optimizer.step()
             scheduler.step()
             total_loss += loss.item() * len(rows)
-        val_logits = _logits(model, values, present, val_rows)
-        val_loss = float(nn.functional.cross_entropy(val_logits, y[val_rows]))
-        val_accuracy = float((val_logits.argmax(-1) == y[val_rows]).float().mean())
+        val_loss, val_accuracy = _validate(model, values, present, parts, y, val_rows)
         record = {
             "epoch": epoch + 1,
             "train_loss": total_loss / len(train_rows),
@@ -216,18 +247,106 @@ def _fit(
     return history
 
 
+@dataclass
+class _OutlierMaker:
+    """Pseudo out-of-scope rows: convex mixtures of in-scope rows of two different intents
+    (after Zhan et al., 2021, "Out-of-Scope Intent Detection with Self-Supervision and
+    Discriminative Training"). Real out-of-scope training rows are few (CLINC150 has 100);
+    mixtures fill the space between intents, where a real out-of-scope question lands."""
+
+    oos_index: int
+    rate: float
+
+    def extend(
+        self,
+        values: dict[str, torch.Tensor],
+        present: dict[str, torch.Tensor],
+        y: torch.Tensor,
+        generator: torch.Generator,
+    ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], torch.Tensor]:
+        in_scope = torch.nonzero(y != self.oos_index).squeeze(1)
+        count = round(self.rate * len(y))
+        if count == 0 or len(in_scope) < 2:
+            return values, present, y
+        first = in_scope[torch.randint(len(in_scope), (count,), generator=generator)]
+        second = in_scope[torch.randint(len(in_scope), (count,), generator=generator)]
+        shared = torch.stack([present[n][first] & present[n][second] for n in present], dim=1)
+        usable = (y[first] != y[second]) & shared.any(dim=1)
+        first, second = first[usable], second[usable]
+        mix = 0.3 + 0.4 * torch.rand(len(first), 1, generator=generator)
+        for name in values:
+            mixed = mix * values[name][first] + (1 - mix) * values[name][second]
+            values = values | {name: torch.cat([values[name], mixed])}
+            both = present[name][first] & present[name][second]
+            present = present | {name: torch.cat([present[name], both])}
+        outlier_y = torch.full((len(first),), self.oos_index, dtype=y.dtype)
+        return values, present, torch.cat([y, outlier_y])
+
+
+def _validate(
+    model: FusionModel,
+    values: dict[str, torch.Tensor],
+    present: dict[str, torch.Tensor],
+    parts: dict[str, str],
+    y: torch.Tensor,
+    rows: np.ndarray,
+) -> tuple[float, float]:
+    """Validation loss and accuracy, averaged over the whole rows and each part alone.
+
+    Early stopping picks the epoch for every way the model will be asked: with full rows
+    alone, the epoch where the parts agree best wins, not the one best at typed text alone.
+    """
+    views = [present]
+    part_names = sorted(set(parts.values()))
+    if len(part_names) > 1:
+        views += [
+            {n: mask & (parts[n] == part) for n, mask in present.items()} for part in part_names
+        ]
+    losses, accuracies = [], []
+    for view in views:
+        has_slot = torch.stack([view[n][rows] for n in view], dim=1).any(dim=1).numpy()
+        view_rows = rows[has_slot]
+        if len(view_rows) == 0:
+            continue
+        logits = _logits(model, values, view, view_rows)
+        losses.append(float(nn.functional.cross_entropy(logits, y[view_rows])))
+        accuracies.append(float((logits.argmax(-1) == y[view_rows]).float().mean()))
+    return float(np.mean(losses)), float(np.mean(accuracies))
+
+
 def _modality_dropout(
-    present: dict[str, torch.Tensor], rate: float, generator: torch.Generator
+    present: dict[str, torch.Tensor],
+    parts: dict[str, str],
+    rate: float,
+    generator: torch.Generator,
 ) -> dict[str, torch.Tensor]:
-    """Hide present slots at random, keeping at least one per row, so any subset works later."""
+    """Hide present parts, and slots within a part, at random, so any subset works later.
+
+    Real messages lack whole parts (no image) and parts lack slots (no OCR text in a photo,
+    no English slot for a Spanish text): both levels are drawn at ``rate``, and a row always
+    keeps at least one slot of each part it keeps and at least one part.
+    """
     if rate == 0 or len(present) < 2:
         return present
-    stacked = torch.stack(list(present.values()), dim=1)
-    keep = torch.rand(stacked.shape, generator=generator) >= rate
-    dropped = stacked & keep
-    emptied = ~dropped.any(dim=1)
-    dropped[emptied] = stacked[emptied]
-    return {name: dropped[:, i] for i, name in enumerate(present)}
+    names = list(present)
+    kept = torch.stack([present[name] for name in names], dim=1)
+    part_names = sorted({parts[name] for name in names})
+    membership = torch.tensor([[parts[name] == part for name in names] for part in part_names])
+    for columns in membership:
+        kept[:, columns] = _hide(kept[:, columns], rate, generator)
+    part_present = (kept.unsqueeze(1) & membership).any(dim=-1)
+    part_kept = _hide(part_present, rate, generator)
+    kept &= (part_kept.float() @ membership.float()).bool()
+    return {name: kept[:, i] for i, name in enumerate(names)}
+
+
+def _hide(present: torch.Tensor, rate: float, generator: torch.Generator) -> torch.Tensor:
+    """``present`` ``(rows, columns)`` with each column hidden at ``rate``; a row left empty
+    keeps what it had."""
+    kept = present & (torch.rand(present.shape, generator=generator) >= rate)
+    emptied = ~kept.any(dim=1)
+    kept[emptied] = present[emptied]
+    return kept
 
 
 def _logits(

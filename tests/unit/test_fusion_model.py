@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -93,3 +94,66 @@ def test_missing_model_dir_says_how_to_train(tmp_path: Path) -> None:
 
     with pytest.raises(ModelNotFoundError, match="fusiondesk train"):
         IntentClassifier.load(tmp_path)
+
+
+def test_format_1_model_loads_with_its_logits() -> None:
+    """A model saved before heads moved under ``members`` still serves the same answers."""
+    directory = Path(__file__).resolve().parents[1] / "fixtures" / "fusion_format1"
+    generator = torch.Generator().manual_seed(1)
+    values = {
+        "text": torch.randn(4, 6, generator=generator),
+        "image": torch.randn(4, 4, generator=generator),
+    }
+    present = {
+        "text": torch.tensor([True, True, False, True]),
+        "image": torch.tensor([True, False, True, False]),
+    }
+    expected = torch.tensor(json.loads((directory / "expected_logits.json").read_text()))
+    loaded = FusionModel.load(directory)
+    assert loaded.config.format_version == 2
+    assert torch.allclose(loaded(values, present), expected, atol=1e-6)
+
+
+def test_shared_projection_reads_slots_of_one_space_alike() -> None:
+    torch.manual_seed(0)
+    config = FusionConfig(
+        intents=["a", "b"],
+        slots=[
+            SlotConfig(name="text", dim=6, space="text"),
+            SlotConfig(name="voice_transcript", dim=6, space="text"),
+        ],
+        hidden_dim=8,
+        strategy="weighted_sum",
+        shared_projections=True,
+    )
+    model = FusionModel(config).eval()
+    assert list(model.members[0].projections) == ["space_text"]
+    vector = torch.randn(3, 6)
+    only = {"text": torch.ones(3, dtype=torch.bool), "voice_transcript": torch.zeros(3).bool()}
+    swapped = {name: ~mask for name, mask in only.items()}
+    values = {"text": vector, "voice_transcript": vector}
+    # One projection and (for weighted_sum) renormalised weights: the same vector, either slot.
+    assert torch.allclose(model(values, only), model(values, swapped))
+
+
+def test_shared_projection_needs_one_width_per_space() -> None:
+    with pytest.raises(ValueError, match="differ in width"):
+        FusionConfig(
+            intents=["a", "b"],
+            slots=[SlotConfig(name="x", dim=6, space="s"), SlotConfig(name="y", dim=4, space="s")],
+            shared_projections=True,
+        )
+
+
+def test_ensemble_averages_its_members_logits() -> None:
+    torch.manual_seed(0)
+    config = FusionConfig(
+        intents=["a", "b", "c"], slots=[SlotConfig(name="text", dim=6)], hidden_dim=8, members=3
+    )
+    model = FusionModel(config).eval()
+    values = {"text": torch.randn(5, 6)}
+    present = {"text": torch.ones(5, dtype=torch.bool)}
+    members = model.member_logits(values, present)
+    assert members.shape == (3, 5, 3)
+    assert not torch.allclose(members[0], members[1])  # independently initialised
+    assert torch.allclose(model(values, present), members.mean(dim=0))
