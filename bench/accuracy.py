@@ -44,6 +44,8 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BANKING = (DATA / "banking77" / "train.csv", DATA / "banking77" / "test.csv")
 CLINC = DATA / "clinc150" / "data_full.json"
 OOS_RECALL_TARGET = 0.9
+SYNTHETIC_OUTLIERS = 0.25
+"""Share of mixed pseudo out-of-scope rows per batch on CLINC150 (off by default in training)."""
 Row = dict[str, object]
 
 
@@ -220,7 +222,11 @@ def main() -> None:
             _slice(load_dataset(Path(f"{CLINC}#{split}")), every)
             for split in ("train", "val", "test")
         )
-        clinc_options = {**options, "oos_recall_target": OOS_RECALL_TARGET}
+        clinc_options = {
+            **options,
+            "oos_recall_target": OOS_RECALL_TARGET,
+            "synthetic_outliers": SYNTHETIC_OUTLIERS,
+        }
         data = (train, test, val)
         rows = _run("CLINC150 full", data, settings, clinc_options, args.strategies, finetune)
         _print(rows, with_oos=True)

@@ -138,6 +138,11 @@ DATA_HELP = "JSONL, CSV, CLINC150 JSON (name the split: data_full.json#train) or
     "--oos-precision-target", type=float, help="Threshold: rejections out-of-scope this often."
 )
 @click.option(
+    "--synthetic-outliers",
+    type=float,
+    help="Per batch, this share of extra out-of-scope rows mixed from two intents.",
+)
+@click.option(
     "--domain",
     type=click.Path(exists=True, path_type=Path),
     help="Domain file (replies) to store with the model.",
@@ -155,6 +160,7 @@ def train(
     multilingual: bool,
     oos_recall_target: float | None,
     oos_precision_target: float | None,
+    synthetic_outliers: float | None,
     domain: Path | None,
 ) -> None:
     """Train an intent model on DATA (JSONL, CSV, CLINC150 JSON#split or a folder)."""
@@ -172,6 +178,7 @@ def train(
         "strategy": strategy,
         "oos_recall_target": oos_recall_target,
         "oos_precision_target": oos_precision_target,
+        "synthetic_outliers": synthetic_outliers,
     }
     options = TrainingOptions.model_validate({k: v for k, v in overrides.items() if v is not None})
     finetune = None

@@ -42,7 +42,7 @@ class TrainingOptions(BaseModel):
     )
     members: int = Field(default=1, ge=1, description="Heads trained side by side, averaged.")
     synthetic_outliers: float = Field(
-        default=0.25,
+        default=0.0,
         ge=0,
         le=1,
         description="With an out-of-scope class: per batch, this share of extra rows that mix "
