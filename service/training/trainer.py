@@ -274,13 +274,15 @@ class _OutlierMaker:
         usable = (y[first] != y[second]) & shared.any(dim=1)
         first, second = first[usable], second[usable]
         mix = 0.3 + 0.4 * torch.rand(len(first), 1, generator=generator)
-        for name in values:
-            mixed = mix * values[name][first] + (1 - mix) * values[name][second]
-            values = values | {name: torch.cat([values[name], mixed])}
-            both = present[name][first] & present[name][second]
-            present = present | {name: torch.cat([present[name], both])}
+        mixed_values = {
+            name: torch.cat([v, mix * v[first] + (1 - mix) * v[second]])
+            for name, v in values.items()
+        }
+        mixed_present = {
+            name: torch.cat([mask, mask[first] & mask[second]]) for name, mask in present.items()
+        }
         outlier_y = torch.full((len(first),), self.oos_index, dtype=y.dtype)
-        return values, present, torch.cat([y, outlier_y])
+        return mixed_values, mixed_present, torch.cat([y, outlier_y])
 
 
 def _validate(
