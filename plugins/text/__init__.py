@@ -15,7 +15,7 @@ from pydantic import Field
 
 from plugins.base import Encoding, ModalityPlugin, Part, Payload, PluginConfig, SlotSpec
 from plugins.errors import InputTooLargeError, InvalidInputError
-from plugins.text.coverage import english_vocabulary_covers
+from plugins.text.coverage import english_encoder_can_read
 from plugins.text.encoder import SentenceEncoder, packaged_minilm_path, shared_sentence_encoder
 from plugins.text.multilingual import MULTILINGUAL_DIM, MultilingualEncoder
 
@@ -45,7 +45,9 @@ class TextPlugin(ModalityPlugin):
         SlotSpec(TEXT_SLOT, TEXT_DIM, space=TEXT_SPACE),
         SlotSpec(MULTILINGUAL_SLOT, MULTILINGUAL_DIM, space=MULTILINGUAL_SPACE),
     )
-    version = "2"  # 2: with the multilingual slot, non-English texts lose the English slot
+    # 2: with the multilingual slot, non-English texts lose the English slot;
+    # 3: English with rare words keeps it (plugins.text.coverage).
+    version = "3"
     max_batch_size = 64
     max_wait_ms = 3.0
     Config = TextConfig
@@ -76,7 +78,7 @@ class TextPlugin(ModalityPlugin):
                 encodings, self.multilingual.encode(texts), texts, strict=True
             ):
                 encoding.slots[MULTILINGUAL_SLOT] = vector
-                if not english_vocabulary_covers(self.encoder.tokenizer, text):
+                if not english_encoder_can_read(self.encoder.tokenizer, text):
                     # The multilingual slot alone: see plugins.text.coverage.
                     del encoding.slots[TEXT_SLOT]
                     encoding.details["english_encoder"] = "skipped: not English"
