@@ -44,13 +44,13 @@ test: setup lint ## Lint, type-check and run the whole test suite
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup ## ruff (format + lint) and mypy on our packages
-	$(VENV)/bin/ruff format --check service plugins workers tests bench examples
-	$(VENV)/bin/ruff check service plugins workers tests bench examples
+	$(VENV)/bin/ruff format --check fusiondesk service plugins workers tests bench examples
+	$(VENV)/bin/ruff check fusiondesk service plugins workers tests bench examples
 	$(VENV)/bin/mypy
 
 format: setup ## Apply ruff formatting and safe fixes
-	$(VENV)/bin/ruff format service plugins workers tests bench examples
-	$(VENV)/bin/ruff check --fix service plugins workers tests bench examples
+	$(VENV)/bin/ruff format fusiondesk service plugins workers tests bench examples
+	$(VENV)/bin/ruff check --fix fusiondesk service plugins workers tests bench examples
 
 bench: setup ## Run every benchmark in bench/ (each prints its figures)
 	@set -e; for script in bench/[a-z]*.py; do echo "== $$script"; $(PY) $$script; done

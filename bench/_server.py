@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import httpx
 
-from workers.local import free_port
+from fusiondesk.workers.local import free_port
 
 
 @contextmanager
@@ -19,7 +19,7 @@ def running_server(env: dict[str, str] | None = None, timeout_s: float = 300) ->
     """Yields the base URL of a ready server (trains the demo model first if needed)."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "fusiondesk.service.cli", "serve", "--port", str(port)],
         env={**os.environ, **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

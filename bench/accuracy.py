@@ -28,17 +28,20 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
-from plugins import PluginRegistry
-from service.fusion.encoders import text_encoder_settings, with_plugin_settings
-from service.fusion.strategies import STRATEGIES
-from service.runtime import build_registry
-from service.settings import Settings
-from service.training import Dataset, Features, TrainingOptions, featurize, load_dataset
-from service.training.data import OUT_OF_SCOPE_INTENT
-from service.training.evaluation import score
-from service.training.experiments import compare_options
-from service.training.finetune import FinetuneOptions, cached_finetuned_encoder
-from service.training.pipeline import finetuning_rows, rows_for_training
+from fusiondesk.plugins import PluginRegistry
+from fusiondesk.service.runtime import build_registry
+from fusiondesk.service.settings import Settings
+from fusiondesk.service.training import Dataset, Features, TrainingOptions, featurize, load_dataset
+from fusiondesk.service.training.data import OUT_OF_SCOPE_INTENT
+from fusiondesk.service.training.evaluation import score
+from fusiondesk.service.training.experiments import compare_options
+from fusiondesk.service.training.finetune import FinetuneOptions, cached_finetuned_encoder
+from fusiondesk.service.training.pipeline import finetuning_rows, rows_for_training
+from fusiondesk.service.understanding.fusion.encoders import (
+    text_encoder_settings,
+    with_plugin_settings,
+)
+from fusiondesk.service.understanding.fusion.strategies import STRATEGIES
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BANKING = (DATA / "banking77" / "train.csv", DATA / "banking77" / "test.csv")

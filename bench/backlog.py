@@ -14,7 +14,7 @@ from pathlib import Path
 
 from loadgen import banking77_texts, demo_settings, local_cluster
 
-from workers.local import FUSIONDESK
+from fusiondesk.workers.local import FUSIONDESK
 
 ROWS = 10_000
 

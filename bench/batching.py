@@ -7,8 +7,8 @@ encoder's batch-32 / batch-1 speed-up measured in this run, and the per-message 
 Celery executor against the inline one at concurrency 1.
 
 "Batching" is the worker's dynamic batcher; in both modes the API packs parts that arrive
-together into shared tasks (``workers.grouping``), as it does in production. Redis keeps an
-append-only file flushed every second, as docker/compose.yaml runs it; ``--appendfsync always``
+together into shared tasks (``fusiondesk.workers.grouping``), as it does in production. Redis keeps
+an append-only file flushed every second, as docker/compose.yaml runs it; ``--appendfsync always``
 measures the flush-per-write setting instead.
 
 Targets: served gain at 32 >= 0.8 x raw gain with p95 no worse than off; overhead <= 5 ms p50.
@@ -22,8 +22,8 @@ import time
 
 from loadgen import LoadResult, banking77_texts, closed_loop, demo_settings, local_cluster
 
-from service.runtime import Runtime, build_registry
-from service.settings import Settings
+from fusiondesk.service.runtime import Runtime, build_registry
+from fusiondesk.service.settings import Settings
 
 LEVELS = {1: 200, 8: 192, 32: 384, 128: 768}
 """Concurrency -> messages sent at that level."""

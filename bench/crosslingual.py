@@ -5,8 +5,8 @@ trained with slot dropout on BANKING77 train.csv. It is scored on the English te
 on 103 Spanish and 103 Chinese hand translations of test utterances
 (``tests/fixtures/banking77_test_{es,zh}.jsonl``). "served" is what the service does: the text
 plugin fills both slots, and leaves MiniLM's out of a text its English vocabulary does not cover
-(``plugins.text.coverage``); "USE only" masks MiniLM's slot on every row. The ratio compares the
-served figures. Target: >= 80% of English accuracy.
+(``fusiondesk.plugins.text.coverage``); "USE only" masks MiniLM's slot on every row. The
+ratio compares the served figures. Target: >= 80% of English accuracy.
 ``--quick`` trains on a slice (smoke run).
 """
 
@@ -17,12 +17,18 @@ from pathlib import Path
 
 import numpy as np
 
-from plugins.text import MULTILINGUAL_SLOT
-from service.fusion import IntentClassifier
-from service.runtime import build_registry
-from service.settings import Settings
-from service.training import Dataset, TrainingOptions, featurize, load_dataset, train_model
-from service.training.evaluation import evaluate_classifier
+from fusiondesk.plugins.text import MULTILINGUAL_SLOT
+from fusiondesk.service.runtime import build_registry
+from fusiondesk.service.settings import Settings
+from fusiondesk.service.training import (
+    Dataset,
+    TrainingOptions,
+    featurize,
+    load_dataset,
+    train_model,
+)
+from fusiondesk.service.training.evaluation import evaluate_classifier
+from fusiondesk.service.understanding.fusion import IntentClassifier
 
 ROOT = Path(__file__).resolve().parents[1]
 BANKING = ROOT.parent / "shared" / "data" / "banking77"

@@ -17,13 +17,13 @@ from pathlib import Path
 import torch
 from fastapi.testclient import TestClient
 
-from plugins import Part, Payload
-from plugins.image import ImageConfig, ImagePlugin
-from service.api import create_app
-from service.demo import ensure_demo_model
-from service.runtime import build_registry
-from service.settings import Settings
-from service.synth.screenshot import Screenshot, ScreenshotRenderer
+from fusiondesk.plugins import Part, Payload
+from fusiondesk.plugins.image import ImageConfig, ImagePlugin
+from fusiondesk.service.api import create_app
+from fusiondesk.service.demo import ensure_demo_model
+from fusiondesk.service.runtime import build_registry
+from fusiondesk.service.settings import Settings
+from fusiondesk.service.synth.screenshot import Screenshot, ScreenshotRenderer
 
 BATCH_SIZES = (1, 16)
 API_REQUESTS = 20

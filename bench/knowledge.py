@@ -15,12 +15,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from plugins.text.encoder import packaged_minilm_path  # noqa: E402
-from service.demo import DEMO_DOMAIN  # noqa: E402
-from service.knowledge import EncoderEmbeddings, KnowledgeBase  # noqa: E402
-from service.knowledge.index import open_index  # noqa: E402
-from service.responder import Domain  # noqa: E402
-from service.settings import KnowledgeSettings  # noqa: E402
+from fusiondesk.plugins.text.encoder import packaged_minilm_path  # noqa: E402
+from fusiondesk.service.demo import DEMO_DOMAIN  # noqa: E402
+from fusiondesk.service.replies.domain import Domain  # noqa: E402
+from fusiondesk.service.replies.knowledge import EncoderEmbeddings, KnowledgeBase  # noqa: E402
+from fusiondesk.service.replies.knowledge.index import open_index  # noqa: E402
+from fusiondesk.service.settings import KnowledgeSettings  # noqa: E402
 from tests.unit.faq_fixture import FAQ, QUESTIONS, UNRELATED, faq_markdown  # noqa: E402
 
 

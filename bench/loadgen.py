@@ -12,11 +12,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from plugins import Part
-from service.demo import ensure_demo_model
-from service.runtime import Runtime, build_registry
-from service.settings import Settings
-from workers.local import LocalRedis, LocalWorkers, worker_environment
+from fusiondesk.plugins import Part
+from fusiondesk.service.demo import ensure_demo_model
+from fusiondesk.service.runtime import Runtime, build_registry
+from fusiondesk.service.settings import Settings
+from fusiondesk.workers.local import LocalRedis, LocalWorkers, worker_environment
 
 BANKING77 = Path(__file__).resolve().parents[2] / "shared" / "data" / "banking77"
 

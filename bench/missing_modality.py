@@ -21,12 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from service.fusion import IntentClassifier
-from service.runtime import build_registry
-from service.settings import Settings
-from service.synth.screenshot import write_screenshots
-from service.synth.voice import synthesize_voice_dataset
-from service.training import (
+from fusiondesk.service.runtime import build_registry
+from fusiondesk.service.settings import Settings
+from fusiondesk.service.synth.screenshot import write_screenshots
+from fusiondesk.service.synth.voice import synthesize_voice_dataset
+from fusiondesk.service.training import (
     Dataset,
     Example,
     Features,
@@ -35,7 +34,8 @@ from service.training import (
     load_dataset,
     train_model,
 )
-from service.training.evaluation import evaluate_classifier
+from fusiondesk.service.training.evaluation import evaluate_classifier
+from fusiondesk.service.understanding.fusion import IntentClassifier
 
 BANKING = Path(__file__).resolve().parents[2] / "shared" / "data" / "banking77"
 

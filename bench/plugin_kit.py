@@ -19,11 +19,11 @@ from types import ModuleType
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from plugins import Part  # noqa: E402
-from plugins.testing import FakeTextPlugin, check_plugin_contract  # noqa: E402
-from plugins.text import TextPlugin  # noqa: E402
-from plugins.text.encoder import packaged_minilm_path, shared_sentence_encoder  # noqa: E402
-from service.scaffold import scaffold_plugin  # noqa: E402
+from fusiondesk.plugins import Part  # noqa: E402
+from fusiondesk.plugins.testing import FakeTextPlugin, check_plugin_contract  # noqa: E402
+from fusiondesk.plugins.text import TextPlugin  # noqa: E402
+from fusiondesk.plugins.text.encoder import packaged_minilm_path, shared_sentence_encoder  # noqa: E402
+from fusiondesk.service.scaffold import scaffold_plugin  # noqa: E402
 
 PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
 EXAMPLE = ROOT / "examples" / "fusiondesk-document" / "fusiondesk_document" / "pdf.py"
@@ -66,7 +66,7 @@ def main() -> None:
                 f"{timed(lambda: subprocess.run(install, check=True)):.2f} s",
             )
         )
-        listed = [sys.executable, "-m", "service.cli", "plugins"]
+        listed = [sys.executable, "-m", "fusiondesk.service.cli", "plugins"]
         seconds = timed(lambda: subprocess.run(listed, check=True, capture_output=True))
         rows.append(("`fusiondesk plugins` listing it", f"{seconds:.2f} s"))
         generated = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(project)]

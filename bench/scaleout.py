@@ -12,8 +12,8 @@ import os
 
 from loadgen import LoadResult, banking77_texts, closed_loop, demo_settings, local_cluster
 
-from service.runtime import Runtime
-from service.settings import Settings
+from fusiondesk.service.runtime import Runtime
+from fusiondesk.service.settings import Settings
 
 CONCURRENCY = 64
 MESSAGES = 384

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._server import running_server  # noqa: E402
-from plugins.text.encoder import SentenceEncoder, packaged_minilm_path  # noqa: E402
+from fusiondesk.plugins.text.encoder import SentenceEncoder, packaged_minilm_path  # noqa: E402
 
 MESSAGES = [
     "where is my parcel",

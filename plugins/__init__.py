@@ -3,8 +3,8 @@
 This package knows nothing of the HTTP service or the Celery workers.
 """
 
-from plugins.base import Encoding, ModalityPlugin, Part, Payload, PluginConfig, SlotSpec
-from plugins.errors import (
+from fusiondesk.plugins.base import Encoding, ModalityPlugin, Part, Payload, PluginConfig, SlotSpec
+from fusiondesk.plugins.errors import (
     InputError,
     InputTooLargeError,
     InvalidInputError,
@@ -13,7 +13,7 @@ from plugins.errors import (
     PluginRegistrationError,
     UnsupportedInputError,
 )
-from plugins.registry import ENTRY_POINT_GROUP, PluginRegistry
+from fusiondesk.plugins.registry import ENTRY_POINT_GROUP, PluginRegistry
 
 __all__ = [
     "ENTRY_POINT_GROUP",

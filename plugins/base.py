@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from plugins.errors import PluginError
+from fusiondesk.plugins.errors import PluginError
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from plugins.base import NAME_PATTERN, ModalityPlugin, SlotSpec
-from plugins.errors import InvalidInputError, PluginRegistrationError
+from fusiondesk.plugins.base import NAME_PATTERN, ModalityPlugin, SlotSpec
+from fusiondesk.plugins.errors import InvalidInputError, PluginRegistrationError
 
 ENTRY_POINT_GROUP = "fusiondesk.plugins"
 BUILTIN_DISTRIBUTION = "fusiondesk"

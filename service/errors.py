@@ -13,7 +13,7 @@ Hierarchy::
     ├── DatasetError                a training or evaluation file cannot be read
     └── ConfigurationError          settings name something unusable (500)
 
-Plugin input errors (``plugins.errors.InputError``) are mapped beside these.
+Plugin input errors (``fusiondesk.plugins.errors.InputError``) are mapped beside these.
 """
 
 from __future__ import annotations

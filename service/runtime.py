@@ -13,22 +13,29 @@ from pathlib import Path
 
 import numpy as np
 
-from plugins import Part, PluginRegistry
-from plugins.text import TEXT_SLOT, TextConfig
-from service.aio import stop_task
-from service.conversations import ConversationStore, InMemoryConversationStore, Turn
-from service.demo import DEMO_DOMAIN
-from service.errors import NotReadyError
-from service.executor import Executor, InlineExecutor
-from service.fusion import IntentClassifier
-from service.fusion.encoders import model_plugin_settings, with_plugin_settings
-from service.fusion.model import CONFIG_FILE
-from service.knowledge import open_knowledge_base
-from service.ratelimit import InMemoryRateLimiter, RateLimiter
-from service.replies import ReplyRequest, Responder
-from service.responder import DOMAIN_FILE, Domain, Reply, TemplateResponder
-from service.router import PartResult, Router, Understanding
-from service.settings import Settings
+from fusiondesk.plugins import Part, PluginRegistry
+from fusiondesk.plugins.text import TEXT_SLOT, TextConfig
+from fusiondesk.service.aio import stop_task
+from fusiondesk.service.api.ratelimit import InMemoryRateLimiter, RateLimiter
+from fusiondesk.service.conversations.store import (
+    ConversationStore,
+    InMemoryConversationStore,
+    Turn,
+)
+from fusiondesk.service.demo import DEMO_DOMAIN
+from fusiondesk.service.errors import NotReadyError
+from fusiondesk.service.replies.domain import DOMAIN_FILE, Domain, Reply, TemplateResponder
+from fusiondesk.service.replies.knowledge import open_knowledge_base
+from fusiondesk.service.replies.responder import ReplyRequest, Responder
+from fusiondesk.service.settings import Settings
+from fusiondesk.service.understanding.executor import Executor, InlineExecutor
+from fusiondesk.service.understanding.fusion import IntentClassifier
+from fusiondesk.service.understanding.fusion.encoders import (
+    model_plugin_settings,
+    with_plugin_settings,
+)
+from fusiondesk.service.understanding.fusion.model import CONFIG_FILE
+from fusiondesk.service.understanding.router import PartResult, Router, Understanding
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +51,9 @@ def build_registry(settings: Settings) -> PluginRegistry:
 
 def build_executor(settings: Settings, registry: PluginRegistry) -> Executor:
     if settings.executor == "celery":
-        from workers.executor import CeleryExecutor  # Celery is imported only when chosen
+        from fusiondesk.workers.executor import (
+            CeleryExecutor,  # Celery is imported only when chosen
+        )
 
         return CeleryExecutor(settings, registry)
     return InlineExecutor(registry)
@@ -56,8 +65,8 @@ def build_stores(settings: Settings) -> tuple[ConversationStore, RateLimiter]:
     if settings.store == "redis":
         from redis.asyncio import Redis
 
-        from service.ratelimit import RedisRateLimiter
-        from service.redis_store import RedisConversationStore
+        from fusiondesk.service.api.ratelimit import RedisRateLimiter
+        from fusiondesk.service.conversations.redis_store import RedisConversationStore
 
         redis = Redis.from_url(settings.redis_url)
         store = RedisConversationStore(

@@ -9,14 +9,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from plugins import PluginRegistry
-from service.settings import Settings
+from fusiondesk.plugins import PluginRegistry
+from fusiondesk.service.settings import Settings
 
 # The suite's models are small and the CI machine's cores are shared: with two intra-op
 # threads, OpenMP's spin-waiting costs about ten times the work itself under load.
 torch.set_num_threads(1)
-
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +37,7 @@ def settings(fusiondesk_home: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def registry(settings: Settings) -> PluginRegistry:
-    from service.runtime import build_registry
+    from fusiondesk.service.runtime import build_registry
 
     return build_registry(settings)
 
@@ -47,7 +45,7 @@ def registry(settings: Settings) -> PluginRegistry:
 @pytest.fixture(scope="session")
 def demo_model_dir(settings: Settings, registry: PluginRegistry) -> Path:
     """The bundled demo domain's model, trained once per test run (a few seconds)."""
-    from service.demo import ensure_demo_model
+    from fusiondesk.service.demo import ensure_demo_model
 
     model_dir = settings.resolved_model_dir
     ensure_demo_model(model_dir, registry, settings.cache_dir, progress=False)

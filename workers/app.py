@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from celery import Celery
 
-from service.settings import Settings
+from fusiondesk.service.settings import Settings
 
 QUEUES = ("gpu", "cpu")
 SERIALIZER = "msgpack"
@@ -22,7 +22,7 @@ def encode_task_name(queue: str) -> str:
 
 
 def group_task_name(queue: str) -> str:
-    """Several parts per task (``workers.grouping``); a part that fails goes back alone."""
+    """Several parts per task (``fusiondesk.workers.grouping``); a failed part goes back alone."""
     return f"fusiondesk.{queue}.encode_group"
 
 
@@ -33,8 +33,9 @@ RESUBMITTED_HEADER = "fusiondesk_resubmitted"
 
 
 def create_celery_app(settings: Settings, *, results: bool = True) -> Celery:
-    """``results=False`` for publishers that read results themselves (``workers.client``):
-    Celery's own result consumer would subscribe to every task synchronously."""
+    """``results=False`` for publishers that read results themselves
+    (``fusiondesk.workers.client``): Celery's own result consumer would subscribe to every task
+    synchronously."""
     config = settings.celery
     backend = config.resolved_result_backend if results else None
     app = Celery("fusiondesk", broker=config.broker_url, backend=backend)

@@ -2,8 +2,9 @@
 
 Each task thread hands its payload to the model's batcher and blocks; one batching thread per
 model gathers what arrives together into one ``encode`` call. The policy is the API side's
-(``service.batching.AsyncBatcher``): a batch closes at ``max_batch_size`` or when its oldest
-request has waited ``max_wait_ms``, and a lone request goes straight to the model.
+(``fusiondesk.service.understanding.batching.AsyncBatcher``): a batch closes at ``max_batch_size``
+or when its oldest request has waited ``max_wait_ms``, and a lone request goes straight to the
+model.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ def worker(
     """Run a Celery worker that encodes messages from QUEUES (Ctrl-C finishes in-flight work)."""
     if device is not None:
         os.environ["FUSIONDESK_DEVICE"] = device  # read by the worker's settings
-    from workers.worker import app
+    from fusiondesk.workers.worker import app
 
     threads = concurrency or _concurrency()
     app.worker_main(
@@ -56,7 +56,7 @@ def worker(
 
 
 def _concurrency() -> int:
-    from service.settings import Settings
+    from fusiondesk.service.settings import Settings
 
     return Settings().celery.concurrency
 
@@ -67,9 +67,9 @@ def status(as_json: bool) -> None:
     """Queues and their depths, live workers, models loaded and the batch sizes they ran."""
     import redis
 
-    from service.settings import Settings
-    from workers.app import QUEUES
-    from workers.records import DEAD_LETTER_KEY, queue_depths, read_workers
+    from fusiondesk.service.settings import Settings
+    from fusiondesk.workers.app import QUEUES
+    from fusiondesk.workers.records import DEAD_LETTER_KEY, queue_depths, read_workers
 
     settings = Settings()
     try:
@@ -113,8 +113,8 @@ def dead_letters(limit: int) -> None:
     """Messages that failed for good on the workers, newest first (JSON lines)."""
     import redis
 
-    from service.settings import Settings
-    from workers.records import read_dead_letters
+    from fusiondesk.service.settings import Settings
+    from fusiondesk.workers.records import read_dead_letters
 
     with redis.Redis.from_url(Settings().celery.broker_url, socket_connect_timeout=2) as client:
         for letter in read_dead_letters(client, limit):
@@ -137,8 +137,8 @@ def batch(
     """
     import asyncio
 
-    from service.settings import Settings
-    from workers.backlog import run_backlog
+    from fusiondesk.service.backlog import run_backlog
+    from fusiondesk.service.settings import Settings
 
     settings = Settings(executor="celery")
     if model_dir is not None:

@@ -23,20 +23,20 @@ from celery import states
 from kombu.exceptions import OperationalError
 from kombu.serialization import loads
 
-from plugins import Encoding, Part, PluginRegistry
-from service.aio import stop_task
-from service.errors import FusionDeskError, NotReadyError
-from service.executor import EncodeJob
-from service.settings import Settings
-from workers.app import (
+from fusiondesk.plugins import Encoding, Part, PluginRegistry
+from fusiondesk.service.aio import stop_task
+from fusiondesk.service.errors import FusionDeskError, NotReadyError
+from fusiondesk.service.settings import Settings
+from fusiondesk.service.understanding.executor import EncodeJob
+from fusiondesk.workers.app import (
     RESUBMITTED_HEADER,
     RESULT_KEY_PREFIX,
     create_celery_app,
     encode_task_name,
     group_task_name,
 )
-from workers.grouping import GroupLimits, PartGrouper
-from workers.wire import WireEncoding, encoding_from_wire
+from fusiondesk.workers.grouping import GroupLimits, PartGrouper
+from fusiondesk.workers.wire import WireEncoding, encoding_from_wire
 
 logger = logging.getLogger(__name__)
 
@@ -172,8 +172,8 @@ class CeleryClient:
     """Submits encode jobs to the queues and waits for their encodings.
 
     ``encode`` is the path the service takes: parts that arrive together share a task
-    (``workers.grouping``). ``submit``/``result`` publish one task per part and hand back a
-    handle, for systems that keep their own books.
+    (``fusiondesk.workers.grouping``). ``submit``/``result`` publish one task per part and hand
+    back a handle, for systems that keep their own books.
     """
 
     def __init__(self, settings: Settings, registry: PluginRegistry) -> None:
@@ -224,7 +224,7 @@ class CeleryClient:
                 args=args,
                 task_id=task_id,
                 retry=False,
-                # A second copy may meet the first one's stored result (workers.tasks).
+                # A second copy may meet the first one's stored result (fusiondesk.workers.tasks).
                 headers={RESUBMITTED_HEADER: True} if again else None,
             )
         except BROKER_ERRORS as error:

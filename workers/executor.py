@@ -23,13 +23,13 @@ from prometheus_client.core import (
     SummaryMetricFamily,
 )
 
-from plugins import Encoding, PluginRegistry
-from service.aio import stop_task
-from service.executor import EncodeJob
-from service.settings import Settings
-from workers.app import QUEUES
-from workers.client import CeleryClient
-from workers.records import WORKER_KEY_PREFIX
+from fusiondesk.plugins import Encoding, PluginRegistry
+from fusiondesk.service.aio import stop_task
+from fusiondesk.service.settings import Settings
+from fusiondesk.service.understanding.executor import EncodeJob
+from fusiondesk.workers.app import QUEUES
+from fusiondesk.workers.client import CeleryClient
+from fusiondesk.workers.records import WORKER_KEY_PREFIX
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ acknowledgement, storing and announcing a result), and with a fast encoder that 
 the model, bounds what a worker serves. So, per queue, the parts that arrive while a publish is
 under way wait for it and leave together in the next one; a lone part leaves at once in its own
 task, and light traffic waits for nothing. The worker's batcher still decides what is encoded
-together (``workers.batching``).
+together (``fusiondesk.workers.batching``).
 
 A group moves through the queue whole (redelivered whole if its worker dies), but its parts
 fail alone: the worker answers each one, and a part that failed on the model is published
@@ -20,10 +20,10 @@ from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from plugins import Encoding
-from service.aio import stop_task
-from service.executor import EncodeJob
-from workers.wire import WireEncoding, encoding_from_wire
+from fusiondesk.plugins import Encoding
+from fusiondesk.service.aio import stop_task
+from fusiondesk.service.understanding.executor import EncodeJob
+from fusiondesk.workers.wire import WireEncoding, encoding_from_wire
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class GroupLimits:
 
 
 class GroupTransport(Protocol):
-    """The queue as the grouper sees it (``workers.client.CeleryClient``)."""
+    """The queue as the grouper sees it (``fusiondesk.workers.client.CeleryClient``)."""
 
     def new_task_id(self) -> str: ...
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import redis
 
-from workers.records import read_workers
+from fusiondesk.workers.records import read_workers
 
 FUSIONDESK = str(Path(sys.executable).with_name("fusiondesk"))
 

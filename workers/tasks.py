@@ -14,13 +14,18 @@ from typing import Any
 import redis
 from celery import Celery, Task, states
 
-from plugins import Encoding, InputError, Payload, PluginRegistry
-from service.runtime import build_registry
-from service.settings import Settings
-from workers.app import QUEUES, RESUBMITTED_HEADER, encode_task_name, group_task_name
-from workers.batching import ThreadBatcher
-from workers.records import WorkerStats, record_dead_letter
-from workers.wire import WireEncoding, encoding_to_wire, failure_to_wire, input_error_to_wire
+from fusiondesk.plugins import Encoding, InputError, Payload, PluginRegistry
+from fusiondesk.service.runtime import build_registry
+from fusiondesk.service.settings import Settings
+from fusiondesk.workers.app import QUEUES, RESUBMITTED_HEADER, encode_task_name, group_task_name
+from fusiondesk.workers.batching import ThreadBatcher
+from fusiondesk.workers.records import WorkerStats, record_dead_letter
+from fusiondesk.workers.wire import (
+    WireEncoding,
+    encoding_to_wire,
+    failure_to_wire,
+    input_error_to_wire,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from plugins import Encoding, InputError, InvalidInputError
-from plugins import errors as plugin_errors
+from fusiondesk.plugins import Encoding, InputError, InvalidInputError
+from fusiondesk.plugins import errors as plugin_errors
 
 WireEncoding = dict[str, Any]
 

@@ -1,5 +1,6 @@
-"""The worker process: ``fusiondesk worker`` runs it, and so can ``celery -A workers.worker``
-(which is also how Flower finds the app: ``celery -A workers.worker flower``).
+"""The worker process: ``fusiondesk worker`` runs it, and so can ``celery -A
+fusiondesk.workers.worker`` (which is also how Flower finds the app: ``celery -A
+fusiondesk.workers.worker flower``).
 
 Models load in the worker process after it is up (``worker_ready``), in a background thread:
 never before a fork and never inside ``worker_process_init``, which Celery kills when slow.
@@ -15,9 +16,9 @@ from celery import Celery
 from celery.signals import worker_ready, worker_shutdown
 from kombu.transport import redis as kombu_redis
 
-from service.settings import Settings
-from workers.app import QUEUES, create_celery_app
-from workers.tasks import register_tasks, start_worker_runtime, worker_runtime
+from fusiondesk.service.settings import Settings
+from fusiondesk.workers.app import QUEUES, create_celery_app
+from fusiondesk.workers.tasks import register_tasks, start_worker_runtime, worker_runtime
 
 logger = logging.getLogger(__name__)
 

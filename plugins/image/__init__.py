@@ -13,19 +13,19 @@ from pathlib import Path
 
 from pydantic import Field
 
-from plugins.base import Encoding, ModalityPlugin, Part, Payload, PluginConfig, SlotSpec
-from plugins.image.decode import ImageLimits, decode_image
-from plugins.image.ocr import OcrEngine, encode_page
-from plugins.image.reading import message_text
-from plugins.image.visual import (
+from fusiondesk.plugins.base import Encoding, ModalityPlugin, Part, Payload, PluginConfig, SlotSpec
+from fusiondesk.plugins.image.decode import ImageLimits, decode_image
+from fusiondesk.plugins.image.ocr import OcrEngine, encode_page
+from fusiondesk.plugins.image.reading import message_text
+from fusiondesk.plugins.image.visual import (
     FEATURE_DIM,
     RESIZE_SIZE,
     VisualEncoder,
     center_crop,
     packaged_weights_path,
 )
-from plugins.text import TEXT_DIM, TEXT_SPACE
-from plugins.text.encoder import packaged_minilm_path, shared_sentence_encoder
+from fusiondesk.plugins.text import TEXT_DIM, TEXT_SPACE
+from fusiondesk.plugins.text.encoder import packaged_minilm_path, shared_sentence_encoder
 
 
 class ImageConfig(PluginConfig):

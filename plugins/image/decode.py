@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from plugins.errors import InputTooLargeError, InvalidInputError, UnsupportedInputError
+from fusiondesk.plugins.errors import InputTooLargeError, InvalidInputError, UnsupportedInputError
 
 ACCEPTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "HEIF")
 HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"})

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from plugins.image.spacing import restore_spaces
+from fusiondesk.plugins.image.spacing import restore_spaces
 
 Box = tuple[int, int, int, int]
 """A text region's bounding box on the OCR page: left, top, right, bottom (pixels)."""

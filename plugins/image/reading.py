@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from plugins.image.ocr import OcrLine, OcrResult
-from plugins.image.spacing import restore_spaces
+from fusiondesk.plugins.image.ocr import OcrLine, OcrResult
+from fusiondesk.plugins.image.spacing import restore_spaces
 
 BLOCK_GAP = 0.5
 """Lines further apart than this share of the shorter one's height start a new block (a

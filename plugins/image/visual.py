@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from plugins.errors import PluginLoadError
+from fusiondesk.plugins.errors import PluginLoadError
 
 CROP_SIZE = 224
 RESIZE_SIZE = 256

@@ -1,6 +1,6 @@
 """Test helpers for plugin authors: the contract check and fakes for fast unit tests.
 
-    from plugins.testing import PluginContractTests
+    from fusiondesk.plugins.testing import PluginContractTests
 
     class TestMyPlugin(PluginContractTests):
         plugin_class = MyPlugin
@@ -10,7 +10,7 @@
 Needs no pytest import itself; ``msgpack`` comes with fusiondesk.
 """
 
-from plugins.testing.contract import (
+from fusiondesk.plugins.testing.contract import (
     BadPart,
     ContractReport,
     ContractViolation,
@@ -25,7 +25,7 @@ from plugins.testing.contract import (
     make_plugin,
     worker_roundtrip,
 )
-from plugins.testing.fakes import (
+from fusiondesk.plugins.testing.fakes import (
     FakeCaptionPlugin,
     FakeSentenceEncoder,
     FakeTextPlugin,

@@ -26,9 +26,9 @@ from typing import Any, ClassVar
 import msgpack
 import numpy as np
 
-from plugins.base import Encoding, ModalityPlugin, Part, Payload, PluginConfig
-from plugins.errors import InputError, PluginError
-from plugins.registry import validate_plugin_class
+from fusiondesk.plugins.base import Encoding, ModalityPlugin, Part, Payload, PluginConfig
+from fusiondesk.plugins.errors import InputError, PluginError
+from fusiondesk.plugins.registry import validate_plugin_class
 
 BadPart = Part | tuple[Part, type[InputError]]
 """A part ``preprocess`` must refuse, optionally with the ``InputError`` subclass expected."""
@@ -202,7 +202,8 @@ def check_rejections(plugin: ModalityPlugin, bad_parts: Sequence[BadPart]) -> No
         except Exception as error:
             raise ContractViolation(
                 f"{where}: raised {type(error).__name__} ({error}); raise "
-                f"{expected.__name__} from plugins.errors so the API answers 4xx, not 500"
+                f"{expected.__name__} from fusiondesk.plugins.errors so the API answers 4xx, "
+                "not 500"
             ) from error
         raise ContractViolation(f"{where}: was accepted; expected {expected.__name__}")
 

@@ -1,7 +1,7 @@
 """Fakes for fast unit tests: deterministic, instant, no model files.
 
-``FakeSentenceEncoder`` stands in for ``plugins.text.encoder.SentenceEncoder`` in a plugin that
-embeds text (override ``setup`` in a test subclass to use it); ``FakeTextPlugin`` and
+``FakeSentenceEncoder`` stands in for ``fusiondesk.plugins.text.encoder.SentenceEncoder`` in a
+plugin that embeds text (override ``setup`` in a test subclass to use it); ``FakeTextPlugin`` and
 ``FakeCaptionPlugin`` stand in for whole plugins when testing code that drives plugins.
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from plugins.base import Encoding, ModalityPlugin, Part, Payload, SlotSpec
-from plugins.errors import InvalidInputError
+from fusiondesk.plugins.base import Encoding, ModalityPlugin, Part, Payload, SlotSpec
+from fusiondesk.plugins.errors import InvalidInputError
 
 
 def hashed_vector(text: str, dim: int) -> np.ndarray:

@@ -13,11 +13,15 @@ from pathlib import Path
 
 from pydantic import Field
 
-from plugins.base import Encoding, ModalityPlugin, Part, Payload, PluginConfig, SlotSpec
-from plugins.errors import InputTooLargeError, InvalidInputError
-from plugins.text.coverage import english_encoder_can_read
-from plugins.text.encoder import SentenceEncoder, packaged_minilm_path, shared_sentence_encoder
-from plugins.text.multilingual import MULTILINGUAL_DIM, MultilingualEncoder
+from fusiondesk.plugins.base import Encoding, ModalityPlugin, Part, Payload, PluginConfig, SlotSpec
+from fusiondesk.plugins.errors import InputTooLargeError, InvalidInputError
+from fusiondesk.plugins.text.coverage import english_encoder_can_read
+from fusiondesk.plugins.text.encoder import (
+    SentenceEncoder,
+    packaged_minilm_path,
+    shared_sentence_encoder,
+)
+from fusiondesk.plugins.text.multilingual import MULTILINGUAL_DIM, MultilingualEncoder
 
 TEXT_SPACE = "text"
 """The vector space of the shared text encoder: typed text, transcripts and OCR text."""
@@ -46,7 +50,7 @@ class TextPlugin(ModalityPlugin):
         SlotSpec(MULTILINGUAL_SLOT, MULTILINGUAL_DIM, space=MULTILINGUAL_SPACE),
     )
     # 2: with the multilingual slot, non-English texts lose the English slot;
-    # 3: English with rare words keeps it (plugins.text.coverage).
+    # 3: English with rare words keeps it (fusiondesk.plugins.text.coverage).
     version = "3"
     max_batch_size = 64
     max_wait_ms = 3.0
@@ -79,7 +83,7 @@ class TextPlugin(ModalityPlugin):
             ):
                 encoding.slots[MULTILINGUAL_SLOT] = vector
                 if not english_encoder_can_read(self.encoder.tokenizer, text):
-                    # The multilingual slot alone: see plugins.text.coverage.
+                    # The multilingual slot alone: see fusiondesk.plugins.text.coverage.
                     del encoding.slots[TEXT_SLOT]
                     encoding.details["english_encoder"] = "skipped: not English"
         return encodings

@@ -26,8 +26,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from transformers import AutoModel, AutoTokenizer  # noqa: E402
 from transformers.utils import logging as transformers_logging  # noqa: E402
 
-from plugins.errors import PluginLoadError  # noqa: E402
-from plugins.text.onnx_graph import OnnxTransformer  # noqa: E402
+from fusiondesk.plugins.errors import PluginLoadError  # noqa: E402
+from fusiondesk.plugins.text.onnx_graph import OnnxTransformer  # noqa: E402
 
 # Loading a packaged model is instant; its per-weight progress bar is noise in server logs.
 transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]

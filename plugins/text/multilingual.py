@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from plugins.errors import PluginLoadError
+from fusiondesk.plugins.errors import PluginLoadError
 
 MULTILINGUAL_DIM = 512
 MAX_THREADS = 4

@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from plugins.base import Encoding, ModalityPlugin, Part, Payload, PluginConfig, SlotSpec
-from plugins.errors import InvalidInputError, PluginLoadError
-from plugins.text import TEXT_DIM, TEXT_SPACE
-from plugins.text.encoder import packaged_minilm_path, shared_sentence_encoder
-from plugins.voice.models import ENCODER_WIDTHS, model_folder
+from fusiondesk.plugins.base import Encoding, ModalityPlugin, Part, Payload, PluginConfig, SlotSpec
+from fusiondesk.plugins.errors import InvalidInputError, PluginLoadError
+from fusiondesk.plugins.text import TEXT_DIM, TEXT_SPACE
+from fusiondesk.plugins.text.encoder import packaged_minilm_path, shared_sentence_encoder
+from fusiondesk.plugins.voice.models import ENCODER_WIDTHS, model_folder
 
 if TYPE_CHECKING:
-    from plugins.voice.transcriber import Transcription, WhisperTranscriber
+    from fusiondesk.plugins.voice.transcriber import Transcription, WhisperTranscriber
 
 WhisperSize = Literal[
     "tiny", "tiny.en", "base", "base.en", "small", "small.en", "medium", "medium.en"
@@ -105,7 +105,7 @@ class VoicePlugin(ModalityPlugin):
 
     def setup(self) -> None:
         try:
-            from plugins.voice.transcriber import DecodingOptions, WhisperTranscriber
+            from fusiondesk.plugins.voice.transcriber import DecodingOptions, WhisperTranscriber
         except ImportError as error:
             raise PluginLoadError(self.name, f"install fusiondesk[voice] ({error})") from error
         config = self.config
@@ -134,7 +134,9 @@ class VoicePlugin(ModalityPlugin):
         self.text_encoder = shared_sentence_encoder(config.text_model_path, self.device)
 
     def preprocess(self, part: Part) -> Payload:
-        from plugins.voice.formats import inspect_audio  # PyAV comes with fusiondesk[voice]
+        from fusiondesk.plugins.voice.formats import (
+            inspect_audio,  # PyAV comes with fusiondesk[voice]
+        )
 
         if not part.data:
             raise InvalidInputError(
@@ -178,8 +180,8 @@ class VoicePlugin(ModalityPlugin):
         return encodings
 
     def _transcribe(self, payload: Payload) -> Transcription:
-        from plugins.voice.decoding import decode_pcm
-        from plugins.voice.formats import FORMATS
+        from fusiondesk.plugins.voice.decoding import decode_pcm
+        from fusiondesk.plugins.voice.formats import FORMATS
 
         started = time.perf_counter()
         audio = decode_pcm(

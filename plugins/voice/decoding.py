@@ -13,7 +13,7 @@ import io
 import av
 import numpy as np
 
-from plugins.voice.formats import AudioFormat
+from fusiondesk.plugins.voice.formats import AudioFormat
 
 SAMPLE_RATE = 16_000
 

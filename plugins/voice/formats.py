@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import av
 
-from plugins.errors import InputTooLargeError, InvalidInputError, UnsupportedInputError
+from fusiondesk.plugins.errors import InputTooLargeError, InvalidInputError, UnsupportedInputError
 
 
 @dataclass(frozen=True)

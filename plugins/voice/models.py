@@ -20,7 +20,7 @@ from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 from typing import BinaryIO
 
-from plugins.errors import PluginLoadError
+from fusiondesk.plugins.errors import PluginLoadError
 
 PLUGIN = "voice"
 MODEL_FILE = "model.bin"

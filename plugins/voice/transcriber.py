@@ -20,7 +20,7 @@ import numpy as np
 from faster_whisper import WhisperModel
 from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
 
-from plugins.voice.decoding import SAMPLE_RATE
+from fusiondesk.plugins.voice.decoding import SAMPLE_RATE
 
 MIN_SPEECH_S = 0.1
 MIN_TIME_BUDGET_S = 5.0

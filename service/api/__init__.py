@@ -1,5 +1,5 @@
 """The HTTP API."""
 
-from service.api.app import create_app
+from fusiondesk.service.api.app import create_app
 
 __all__ = ["create_app"]

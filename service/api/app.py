@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
-from service.api.errors import install_error_handlers
-from service.api.middleware import BodySizeLimit, RequestContext
-from service.api.routes import (
+from fusiondesk.service.api.errors import install_error_handlers
+from fusiondesk.service.api.middleware import BodySizeLimit, RequestContext
+from fusiondesk.service.api.routes import (
     admin,
     conversations,
     health,
@@ -22,8 +22,8 @@ from service.api.routes import (
     realtime,
     widget,
 )
-from service.runtime import Runtime
-from service.settings import Settings
+from fusiondesk.service.runtime import Runtime
+from fusiondesk.service.settings import Settings
 
 logger = logging.getLogger(__name__)
 

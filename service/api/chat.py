@@ -10,13 +10,13 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from plugins import InputError, Part
-from service.api.conversation_schemas import error_event, reply_event
-from service.api.errors import input_error_status
-from service.errors import FusionDeskError, RequestRejectedError
-from service.observability import record_message
-from service.router import Understanding
-from service.runtime import Runtime
+from fusiondesk.plugins import InputError, Part
+from fusiondesk.service.api.conversation_schemas import error_event, reply_event
+from fusiondesk.service.api.errors import input_error_status
+from fusiondesk.service.errors import FusionDeskError, RequestRejectedError
+from fusiondesk.service.observability import record_message
+from fusiondesk.service.runtime import Runtime
+from fusiondesk.service.understanding.router import Understanding
 
 logger = logging.getLogger(__name__)
 

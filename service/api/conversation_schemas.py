@@ -6,9 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.api.schemas import CONVERSATION_ID_PATTERN, PartIn
-from service.conversations import Turn
-from service.runtime import HandledMessage
+from fusiondesk.service.api.schemas import CONVERSATION_ID_PATTERN, PartIn
+from fusiondesk.service.conversations.store import Turn
+from fusiondesk.service.runtime import HandledMessage
 
 TEXT_EXAMPLE: dict[str, Any] = {"type": "text", "text": "where is my parcel"}
 

@@ -10,9 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from plugins import InputError, InputTooLargeError, UnsupportedInputError
-from service.errors import FusionDeskError, NotReadyError, RateLimitedError
-from service.ratelimit import retry_after_header
+from fusiondesk.plugins import InputError, InputTooLargeError, UnsupportedInputError
+from fusiondesk.service.api.ratelimit import retry_after_header
+from fusiondesk.service.errors import FusionDeskError, NotReadyError, RateLimitedError
 
 logger = logging.getLogger(__name__)
 

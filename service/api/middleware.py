@@ -11,7 +11,7 @@ import uuid
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.observability import HTTP_LATENCY, HTTP_REQUESTS, request_id
+from fusiondesk.service.observability import HTTP_LATENCY, HTTP_REQUESTS, request_id
 
 access_log = logging.getLogger("fusiondesk.access")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")

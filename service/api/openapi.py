@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.api.schemas import ErrorOut
+from fusiondesk.service.api.schemas import ErrorOut
 
 _ERRORS: dict[int, tuple[str, str, str]] = {
     401: ("No API key, or an unknown one", "unauthorized", "Unknown API key."),

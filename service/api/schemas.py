@@ -7,8 +7,8 @@ import binascii
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from plugins import Part
-from service.errors import RequestRejectedError
+from fusiondesk.plugins import Part
+from fusiondesk.service.errors import RequestRejectedError
 
 CONVERSATION_ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
 

@@ -24,16 +24,16 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
-from service.conversations import ConversationMeta
-from service.errors import (
+from fusiondesk.service.conversations.store import ConversationMeta
+from fusiondesk.service.errors import (
     ConversationNotFoundError,
     ForbiddenError,
     RateLimitedError,
     UnauthorizedError,
 )
-from service.observability import RATE_LIMITED
-from service.runtime import Runtime
-from service.settings import ApiKey
+from fusiondesk.service.observability import RATE_LIMITED
+from fusiondesk.service.runtime import Runtime
+from fusiondesk.service.settings import ApiKey
 
 CHAT, ADMIN = "chat", "admin"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from plugins import PluginRegistry
-from service.fusion.model import CONFIG_FILE
-from service.responder import copy_domain
-from service.training import TrainingOptions, train_from_file
+from fusiondesk.plugins import PluginRegistry
+from fusiondesk.service.replies.domain import copy_domain
+from fusiondesk.service.training import TrainingOptions, train_from_file
+from fusiondesk.service.understanding.fusion.model import CONFIG_FILE
 
 DEMO_DIR = Path(__file__).parent
 DEMO_INTENTS = DEMO_DIR / "intents.jsonl"

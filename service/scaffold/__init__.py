@@ -13,10 +13,10 @@ from importlib.resources import files
 from pathlib import Path
 from string import Template
 
-from plugins.base import NAME_PATTERN
-from service.errors import FusionDeskError
+from fusiondesk.plugins.base import NAME_PATTERN
+from fusiondesk.service.errors import FusionDeskError
 
-TEMPLATES = files("service.scaffold") / "templates"
+TEMPLATES = files("fusiondesk.service.scaffold") / "templates"
 
 OUTPUTS = {
     "pyproject.toml.tmpl": "pyproject.toml",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from service.scaffold import scaffold_plugin
+from fusiondesk.service.scaffold import scaffold_plugin
 
 
 @click.group()

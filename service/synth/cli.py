@@ -23,8 +23,8 @@ def synth() -> None:
 @click.option("--with-text", is_flag=True, help="Keep the typed text beside each image.")
 def screenshot(data: Path, out_dir: Path, limit: int | None, seed: int, with_text: bool) -> None:
     """Render DATA's text examples (JSONL or CSV) as screenshots, with a JSONL manifest."""
-    from service.synth.screenshot import write_screenshots
-    from service.training.data import load_dataset
+    from fusiondesk.service.synth.screenshot import write_screenshots
+    from fusiondesk.service.training.data import load_dataset
 
     rows = [
         (example.inputs["text"], example.intent)
@@ -57,7 +57,7 @@ def voice(
 ) -> None:
     """Speak the text rows of DATA with espeak-ng (several voices, speeds and pitches, with
     background noise) into OUT_DIR: WAV files and voice.jsonl for `fusiondesk train`."""
-    from service.synth.voice import synthesize_voice_dataset
+    from fusiondesk.service.synth.voice import synthesize_voice_dataset
 
     summary = synthesize_voice_dataset(
         data, out_dir, variants=variants, seed=seed, limit=limit, keep_text=keep_text

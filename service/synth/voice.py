@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from service.errors import FusionDeskError
-from service.training.data import load_dataset
+from fusiondesk.service.errors import FusionDeskError
+from fusiondesk.service.training.data import load_dataset
 
 ESPEAK = "espeak-ng"
 VOICES = (

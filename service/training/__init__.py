@@ -1,10 +1,10 @@
 """Datasets, features, training and evaluation of fusion models."""
 
-from service.training.data import Dataset, Example, load_dataset
-from service.training.evaluation import Evaluation
-from service.training.features import Features, featurize
-from service.training.pipeline import evaluate_file, train_from_file
-from service.training.trainer import TrainingOptions, TrainingResult, train_model
+from fusiondesk.service.training.data import Dataset, Example, load_dataset
+from fusiondesk.service.training.evaluation import Evaluation
+from fusiondesk.service.training.features import Features, featurize
+from fusiondesk.service.training.pipeline import evaluate_file, train_from_file
+from fusiondesk.service.training.trainer import TrainingOptions, TrainingResult, train_model
 
 __all__ = [
     "Dataset",

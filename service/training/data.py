@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from plugins import Part
-from service.errors import DatasetError
+from fusiondesk.plugins import Part
+from fusiondesk.service.errors import DatasetError
 
 RESERVED_FIELDS = frozenset({"intent", "id"})
 OUT_OF_SCOPE_INTENT = "out_of_scope"

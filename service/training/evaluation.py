@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
-from service.fusion import IntentClassifier
-from service.training.data import OUT_OF_SCOPE_INTENT
-from service.training.features import Features
+from fusiondesk.service.training.data import OUT_OF_SCOPE_INTENT
+from fusiondesk.service.training.features import Features
+from fusiondesk.service.understanding.fusion import IntentClassifier
 
 
 @dataclass

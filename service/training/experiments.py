@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
-from service.fusion import IntentClassifier
-from service.training.evaluation import Evaluation, evaluate_classifier
-from service.training.features import Features
-from service.training.trainer import TrainingOptions, train_model
+from fusiondesk.service.training.evaluation import Evaluation, evaluate_classifier
+from fusiondesk.service.training.features import Features
+from fusiondesk.service.training.trainer import TrainingOptions, train_model
+from fusiondesk.service.understanding.fusion import IntentClassifier
 
 
 def cross_validate(

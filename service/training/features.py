@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from plugins import InputError, ModalityPlugin, Payload, PluginRegistry, SlotSpec
-from service.errors import DatasetError
-from service.training.data import Dataset
+from fusiondesk.plugins import InputError, ModalityPlugin, Payload, PluginRegistry, SlotSpec
+from fusiondesk.service.errors import DatasetError
+from fusiondesk.service.training.data import Dataset
 
 
 @dataclass

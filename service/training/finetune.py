@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from torch import nn
 from tqdm.auto import tqdm
 
-from plugins.text.encoder import SentenceEncoder
+from fusiondesk.plugins.text.encoder import SentenceEncoder
 
 
 class FinetuneOptions(BaseModel):

@@ -10,20 +10,29 @@ from pathlib import Path
 
 import numpy as np
 
-from plugins import PluginRegistry
-from plugins.text import MULTILINGUAL_SLOT
-from service.fusion import IntentClassifier
-from service.fusion.encoders import (
+from fusiondesk.plugins import PluginRegistry
+from fusiondesk.plugins.text import MULTILINGUAL_SLOT
+from fusiondesk.service.training.data import Dataset, load_dataset
+from fusiondesk.service.training.evaluation import Evaluation, evaluate_classifier
+from fusiondesk.service.training.features import featurize
+from fusiondesk.service.training.finetune import (
+    FinetuneOptions,
+    cached_finetuned_encoder,
+    finetune_encoder,
+)
+from fusiondesk.service.training.trainer import (
+    TrainingOptions,
+    TrainingResult,
+    split_rows,
+    train_model,
+)
+from fusiondesk.service.understanding.fusion import IntentClassifier
+from fusiondesk.service.understanding.fusion.encoders import (
     ENCODERS_DIR,
     PluginSettings,
     text_encoder_settings,
     with_plugin_settings,
 )
-from service.training.data import Dataset, load_dataset
-from service.training.evaluation import Evaluation, evaluate_classifier
-from service.training.features import featurize
-from service.training.finetune import FinetuneOptions, cached_finetuned_encoder, finetune_encoder
-from service.training.trainer import TrainingOptions, TrainingResult, split_rows, train_model
 
 HISTORY_FILE = "training_history.json"
 

@@ -19,7 +19,7 @@ matplotlib.use("Agg")  # files only, never a display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from service.training.evaluation import Evaluation  # noqa: E402
+from fusiondesk.service.training.evaluation import Evaluation  # noqa: E402
 
 METRICS_FILE = "metrics.json"
 TABLE_FILE = "per_intent.txt"

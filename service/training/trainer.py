@@ -18,9 +18,14 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 from tqdm.auto import tqdm
 
-from service.fusion import Calibration, FusionConfig, FusionModel, SlotConfig
-from service.fusion.strategies import Strategy
-from service.training.features import Features
+from fusiondesk.service.training.features import Features
+from fusiondesk.service.understanding.fusion import (
+    Calibration,
+    FusionConfig,
+    FusionModel,
+    SlotConfig,
+)
+from fusiondesk.service.understanding.fusion.strategies import Strategy
 
 WARMUP_FRACTION = 0.3
 

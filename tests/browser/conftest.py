@@ -17,9 +17,10 @@ import pytest
 import uvicorn
 import yaml
 
-from plugins import PluginRegistry
-from service.api import create_app
-from service.settings import Settings
+from fusiondesk.plugins import PluginRegistry
+from fusiondesk.service.api import create_app
+from fusiondesk.service.settings import Settings
+from tests.paths import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 VOICE_SENTENCE = "I want to cancel my order"
@@ -34,7 +35,7 @@ INJECTION_REPLY = (
 @pytest.fixture(scope="session")
 def test_domain(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The demo domain, except that account_login answers with an HTML-injection attempt."""
-    demo = Path(__file__).resolve().parents[2] / "service" / "demo" / "domain.yaml"
+    demo = ROOT / "service" / "demo" / "domain.yaml"
     domain: dict[str, Any] = yaml.safe_load(demo.read_text(encoding="utf-8"))
     domain["intents"]["account_login"]["replies"] = [INJECTION_REPLY]
     return domain

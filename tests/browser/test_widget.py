@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from plugins import PluginRegistry
+from fusiondesk.plugins import PluginRegistry
 from tests.browser.conftest import INJECTION_REPLY, has_part_type
+from tests.paths import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 expect: Any = pytest.importorskip("playwright.sync_api").expect
 expect.set_options(timeout=30_000)  # a shared CI machine may take seconds to OCR or transcribe
-ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "img"
 AXE = ROOT / ".venv" / "node" / "node_modules" / "axe-core" / "axe.min.js"
 SHADOW = "document.querySelector('#fusiondesk-widget').shadowRoot"

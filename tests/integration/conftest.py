@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api import create_app
-from service.settings import Settings
+from fusiondesk.service.api import create_app
+from fusiondesk.service.settings import Settings
 from tests.integration.redis_fixtures import (  # noqa: F401  (session fixtures for Celery tests)
     celery_api,
     celery_settings,

@@ -11,9 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from plugins import Encoding, ModalityPlugin, Part, Payload, SlotSpec, UnsupportedInputError
-from plugins.text import TEXT_DIM, TEXT_SPACE
-from plugins.text.encoder import packaged_minilm_path, shared_sentence_encoder
+from fusiondesk.plugins import (
+    Encoding,
+    ModalityPlugin,
+    Part,
+    Payload,
+    SlotSpec,
+    UnsupportedInputError,
+)
+from fusiondesk.plugins.text import TEXT_DIM, TEXT_SPACE
+from fusiondesk.plugins.text.encoder import packaged_minilm_path, shared_sentence_encoder
 
 WAV_HEADER = b"RIFF\x00\x00\x00\x00WAVE"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import httpx
 
-from workers.local import free_port
+from fusiondesk.workers.local import free_port
 
-FUSIONDESK = [sys.executable, "-m", "service.cli"]
+FUSIONDESK = [sys.executable, "-m", "fusiondesk.service.cli"]
 
 
 @contextlib.contextmanager

@@ -1,7 +1,7 @@
 """A real ``redis-server`` and real ``fusiondesk worker`` (Celery) processes for the tests.
 
 Session-scoped: Redis starts once on a free loopback port in a temporary directory, two workers
-start once (each loads MiniLM), and everything stops at the end (``workers.local``).
+start once (each loads MiniLM), and everything stops at the end (``fusiondesk.workers.local``).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api import create_app
-from service.settings import Settings
-from workers.local import LocalRedis, LocalWorkers, worker_environment
+from fusiondesk.service.api import create_app
+from fusiondesk.service.settings import Settings
+from fusiondesk.workers.local import LocalRedis, LocalWorkers, worker_environment
 
 REDIS_SERVER = shutil.which("redis-server")
 WORKER_THREADS = 32

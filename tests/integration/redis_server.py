@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from workers.local import LocalRedis
+from fusiondesk.workers.local import LocalRedis
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from workers.local import free_port
+from fusiondesk.workers.local import free_port
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,14 @@ def running_api(model_dir: Path, log: Path, **env: str) -> Iterator[ApiProcess]:
     """``fusiondesk serve`` on a free port with ``FUSIONDESK_*`` overrides, ready to serve."""
     port = free_port()
     environment = {**os.environ, "FUSIONDESK_PORT": str(port), **env}
-    command = [sys.executable, "-m", "service.cli", "serve", "--model-dir", str(model_dir)]
+    command = [
+        sys.executable,
+        "-m",
+        "fusiondesk.service.cli",
+        "serve",
+        "--model-dir",
+        str(model_dir),
+    ]
     with log.open("ab") as output:
         process = subprocess.Popen(command, env=environment, stdout=output, stderr=output)
     api = ApiProcess(f"http://127.0.0.1:{port}", process, log)

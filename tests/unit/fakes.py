@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from plugins import SlotSpec
-from plugins.testing.fakes import (
+from fusiondesk.plugins import SlotSpec
+from fusiondesk.plugins.testing.fakes import (
     FakeCaptionPlugin,
     FakeSentenceEncoder,
     FakeTextPlugin,
     hashed_vector,
 )
-from service.training.features import Features
+from fusiondesk.service.training.features import Features
 
 __all__ = [
     "FakeCaptionPlugin",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from plugins import (
+from fusiondesk.plugins import (
     Encoding,
     InputTooLargeError,
     InvalidInputError,
@@ -22,8 +22,8 @@ from plugins import (
     SlotSpec,
     UnsupportedInputError,
 )
-from plugins.text import TEXT_DIM, TEXT_SPACE
-from plugins.text.encoder import packaged_minilm_path, shared_sentence_encoder
+from fusiondesk.plugins.text import TEXT_DIM, TEXT_SPACE
+from fusiondesk.plugins.text.encoder import packaged_minilm_path, shared_sentence_encoder
 from pydantic import Field
 
 from fusiondesk_document.pdf import extract_text

@@ -6,10 +6,10 @@ import io
 
 import numpy as np
 import pytest
-from plugins import InputTooLargeError, InvalidInputError, Part, UnsupportedInputError
-from plugins.testing import FakeSentenceEncoder, PluginContractTests
-from plugins.text import TEXT_DIM
-from plugins.text.encoder import packaged_minilm_path, shared_sentence_encoder
+from fusiondesk.plugins import InputTooLargeError, InvalidInputError, Part, UnsupportedInputError
+from fusiondesk.plugins.testing import FakeSentenceEncoder, PluginContractTests
+from fusiondesk.plugins.text import TEXT_DIM
+from fusiondesk.plugins.text.encoder import packaged_minilm_path, shared_sentence_encoder
 from pypdf import PdfReader, PdfWriter
 
 from fusiondesk_document import DOCUMENT_SLOT, DocumentConfig, DocumentPlugin

@@ -8,10 +8,10 @@ from pathlib import Path
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.api.deps import RuntimeDep
-from service.api.openapi import AUTH_ERRORS, error_responses
-from service.api.security import require_admin
-from service.errors import ModelNotFoundError, RequestRejectedError
+from fusiondesk.service.api.deps import RuntimeDep
+from fusiondesk.service.api.openapi import AUTH_ERRORS, error_responses
+from fusiondesk.service.api.security import require_admin
+from fusiondesk.service.errors import ModelNotFoundError, RequestRejectedError
 
 router = APIRouter(
     prefix="/v1/admin",

@@ -12,24 +12,24 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, status
 from fastapi.responses import StreamingResponse
 
-from service.api.chat import check_part_count, converse
-from service.api.conversation_schemas import (
+from fusiondesk.service.api.chat import check_part_count, converse
+from fusiondesk.service.api.conversation_schemas import (
     ChatMessageIn,
     ConversationCreated,
     ConversationOut,
     TurnOut,
     turns_out,
 )
-from service.api.deps import RuntimeDep
-from service.api.openapi import AUTH_ERRORS, error_responses
-from service.api.schemas import CONVERSATION_ID_PATTERN
-from service.api.security import (
+from fusiondesk.service.api.deps import RuntimeDep
+from fusiondesk.service.api.openapi import AUTH_ERRORS, error_responses
+from fusiondesk.service.api.schemas import CONVERSATION_ID_PATTERN
+from fusiondesk.service.api.security import (
     ChatPrincipal,
     authorize_conversation,
     conversation_token,
     sha256_hex,
 )
-from service.conversations import ConversationMeta
+from fusiondesk.service.conversations.store import ConversationMeta
 
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 

@@ -5,9 +5,9 @@ import json
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from service.api.deps import RuntimeDep
-from service.api.errors import RETRY_AFTER_SECONDS, error_response
-from service.api.openapi import error_responses
+from fusiondesk.service.api.deps import RuntimeDep
+from fusiondesk.service.api.errors import RETRY_AFTER_SECONDS, error_response
+from fusiondesk.service.api.openapi import error_responses
 
 router = APIRouter(tags=["health"])
 

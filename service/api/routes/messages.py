@@ -9,10 +9,10 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
-from plugins import Part
-from service.api.deps import RuntimeDep
-from service.api.openapi import AUTH_ERRORS, error_responses
-from service.api.schemas import (
+from fusiondesk.plugins import Part
+from fusiondesk.service.api.deps import RuntimeDep
+from fusiondesk.service.api.openapi import AUTH_ERRORS, error_responses
+from fusiondesk.service.api.schemas import (
     MessageEnvelope,
     MessageIn,
     MessageOut,
@@ -20,10 +20,14 @@ from service.api.schemas import (
     RankedIntentOut,
     SourceOut,
 )
-from service.api.security import ChatPrincipal, authorize_conversation, conversation_token
-from service.errors import RequestRejectedError
-from service.observability import record_message
-from service.runtime import HandledMessage
+from fusiondesk.service.api.security import (
+    ChatPrincipal,
+    authorize_conversation,
+    conversation_token,
+)
+from fusiondesk.service.errors import RequestRejectedError
+from fusiondesk.service.observability import record_message
+from fusiondesk.service.runtime import HandledMessage
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
 

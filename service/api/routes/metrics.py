@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
-from service.api.deps import RuntimeDep
+from fusiondesk.service.api.deps import RuntimeDep
 
 router = APIRouter(tags=["observability"])
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from service.api.deps import RuntimeDep
-from service.api.openapi import AUTH_ERRORS, error_responses
-from service.api.security import require_admin
-from service.errors import RequestRejectedError
+from fusiondesk.service.api.deps import RuntimeDep
+from fusiondesk.service.api.openapi import AUTH_ERRORS, error_responses
+from fusiondesk.service.api.security import require_admin
+from fusiondesk.service.errors import RequestRejectedError
 
 router = APIRouter(
     tags=["operations"],
@@ -48,7 +48,7 @@ async def dead_letters(runtime: RuntimeDep, limit: int = 100) -> dict[str, Any]:
         )
     import redis
 
-    from workers.records import read_dead_letters
+    from fusiondesk.workers.records import read_dead_letters
 
     def read() -> list[dict[str, Any]]:
         with redis.Redis.from_url(runtime.settings.celery.broker_url) as client:

@@ -19,12 +19,12 @@ from fastapi import APIRouter, WebSocket
 from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect
 
-from plugins import Part
-from service.api.chat import check_part_count, converse, describe_error, sniff_part_type
-from service.api.conversation_schemas import ChatMessageIn, error_event, turns_out
-from service.api.errors import error_response
-from service.api.schemas import CONVERSATION_ID_PATTERN
-from service.api.security import (
+from fusiondesk.plugins import Part
+from fusiondesk.service.api.chat import check_part_count, converse, describe_error, sniff_part_type
+from fusiondesk.service.api.conversation_schemas import ChatMessageIn, error_event, turns_out
+from fusiondesk.service.api.errors import error_response
+from fusiondesk.service.api.schemas import CONVERSATION_ID_PATTERN
+from fusiondesk.service.api.security import (
     CHAT,
     Principal,
     authenticate,
@@ -32,9 +32,13 @@ from service.api.security import (
     conversation_token,
     enforce_rate_limits,
 )
-from service.errors import ConversationNotFoundError, ForbiddenError, RequestRejectedError
-from service.observability import WEBSOCKETS
-from service.runtime import Runtime
+from fusiondesk.service.errors import (
+    ConversationNotFoundError,
+    ForbiddenError,
+    RequestRejectedError,
+)
+from fusiondesk.service.observability import WEBSOCKETS
+from fusiondesk.service.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["conversations"])

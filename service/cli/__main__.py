@@ -1,0 +1,3 @@
+from fusiondesk.service.cli import main
+
+main()

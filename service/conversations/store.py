@@ -1,0 +1,190 @@
+"""Conversation history: the ``ConversationStore`` interface and its in-memory implementation.
+
+The Redis implementation (``fusiondesk.service.conversations.redis_store``) keeps the same data
+across API processes and restarts. A store holds, per conversation, who may read it
+(``ConversationMeta``) and its
+turns, oldest first, and hands out a per-conversation lock so that two messages of one
+conversation are handled one after the other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from fusiondesk.service.errors import FusionDeskError
+
+
+class ConversationBusyError(FusionDeskError):
+    """The conversation's lock stayed taken longer than the lock timeout."""
+
+    code = "conversation_busy"
+    status = 503
+
+
+@dataclass
+class Turn:
+    """One customer message and the bot's answer to it."""
+
+    message_id: str
+    parts: list[dict[str, Any]]
+    intent: str
+    confidence: float
+    out_of_scope: bool
+    reply: str
+    created_at: float
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    answered_by: str = "template"
+    """What produced the reply: template, knowledge, fallback or handoff."""
+    sequence: int = 0
+    """1-based position in the conversation, as its handler saw it (under the lock)."""
+    text: str | None = None
+    """What the customer typed (text parts joined)."""
+    transcript: str | None = None
+    language: str | None = None
+    ocr: str | None = None
+    quick_replies: list[str] = field(default_factory=list)
+    handoff: bool = False
+    """The conversation was flagged for a human at this turn."""
+    replied_at: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Turn:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+
+@dataclass(frozen=True)
+class ConversationMeta:
+    """Who a conversation belongs to: the sha256 of its token, and the API key that made it."""
+
+    created_at: float
+    token_sha256: str | None = None
+    owner: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ConversationMeta:
+        return cls(
+            created_at=float(data["created_at"]),
+            token_sha256=data.get("token_sha256") or None,
+            owner=data.get("owner") or None,
+        )
+
+
+class ConversationStore(Protocol):
+    async def create(self, conversation_id: str, meta: ConversationMeta) -> bool:
+        """Record a conversation's owner unless it exists; True if this call created it."""
+        ...
+
+    async def meta(self, conversation_id: str) -> ConversationMeta | None: ...
+
+    async def append(self, conversation_id: str, turn: Turn) -> int:
+        """Store a turn; returns how many turns the conversation has had (``count``)."""
+        ...
+
+    async def count(self, conversation_id: str) -> int:
+        """How many turns the conversation has had, including any trimmed away."""
+        ...
+
+    async def turns(self, conversation_id: str, last: int | None = None) -> list[Turn]:
+        """The conversation's turns, oldest first; only the ``last`` ones when given."""
+        ...
+
+    def lock(self, conversation_id: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """Held while one message of the conversation is handled."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class InMemoryConversationStore:
+    """Keeps the last ``max_turns`` turns of the ``max_conversations`` most recent
+    conversations in this process (the embedded default)."""
+
+    def __init__(
+        self,
+        max_turns: int = 200,
+        max_conversations: int = 100_000,
+        lock_timeout_seconds: float = 30.0,
+    ) -> None:
+        self._max_turns = max_turns
+        self._max_conversations = max_conversations
+        self._lock_timeout = lock_timeout_seconds
+        self._turns: OrderedDict[str, deque[Turn]] = OrderedDict()
+        self._meta: dict[str, ConversationMeta] = {}
+        self._counts: dict[str, int] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._waiters: dict[str, int] = {}
+
+    async def create(self, conversation_id: str, meta: ConversationMeta) -> bool:
+        if conversation_id in self._meta:
+            return False
+        self._meta[conversation_id] = meta
+        self._history(conversation_id)
+        return True
+
+    async def meta(self, conversation_id: str) -> ConversationMeta | None:
+        return self._meta.get(conversation_id)
+
+    async def append(self, conversation_id: str, turn: Turn) -> int:
+        self._history(conversation_id).append(turn)
+        self._counts[conversation_id] = self._counts.get(conversation_id, 0) + 1
+        return self._counts[conversation_id]
+
+    async def count(self, conversation_id: str) -> int:
+        return self._counts.get(conversation_id, 0)
+
+    async def turns(self, conversation_id: str, last: int | None = None) -> list[Turn]:
+        history = list(self._turns.get(conversation_id, ()))
+        if last is None:
+            return history
+        return history[-last:] if last > 0 else []
+
+    @contextlib.asynccontextmanager
+    async def lock(self, conversation_id: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(conversation_id, asyncio.Lock())
+        self._waiters[conversation_id] = self._waiters.get(conversation_id, 0) + 1
+        try:
+            try:
+                await asyncio.wait_for(lock.acquire(), self._lock_timeout)
+            except TimeoutError as error:
+                raise ConversationBusyError(
+                    "Another message of this conversation is still being handled."
+                ) from error
+            try:
+                yield
+            finally:
+                lock.release()
+        finally:
+            # Forget the lock once nobody waits for it, so idle conversations cost nothing.
+            self._waiters[conversation_id] -= 1
+            if not self._waiters[conversation_id]:
+                del self._waiters[conversation_id], self._locks[conversation_id]
+
+    async def close(self) -> None:
+        self._turns.clear()
+        self._meta.clear()
+        self._counts.clear()
+
+    def _history(self, conversation_id: str) -> deque[Turn]:
+        history = self._turns.get(conversation_id)
+        if history is None:
+            history = self._turns[conversation_id] = deque(maxlen=self._max_turns)
+            if len(self._turns) > self._max_conversations:
+                oldest, _ = self._turns.popitem(last=False)
+                self._meta.pop(oldest, None)
+                self._counts.pop(oldest, None)
+        else:
+            self._turns.move_to_end(conversation_id)
+        return history

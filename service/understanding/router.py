@@ -1,0 +1,107 @@
+"""The router: each part to the plugin that claims it, the slots to the fusion model."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from fusiondesk.plugins import Encoding, Part, PluginRegistry
+from fusiondesk.service.errors import RequestRejectedError
+from fusiondesk.service.understanding.batching import DrainingBatcher
+from fusiondesk.service.understanding.executor import EncodeJob, Executor
+from fusiondesk.service.understanding.fusion import IntentClassifier, Prediction
+
+CLASSIFY_BATCH_SIZE = 256
+
+
+@dataclass(frozen=True)
+class PartResult:
+    """What became of one part: which plugin took it and what it found (transcript, OCR...)."""
+
+    type: str
+    plugin: str
+    slots: list[str]
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Understanding:
+    prediction: Prediction
+    parts: list[PartResult]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    slots: dict[str, np.ndarray] = field(default_factory=dict)
+    """The message's vectors by slot (parts filling one slot averaged)."""
+
+
+class Router:
+    def __init__(
+        self, registry: PluginRegistry, executor: Executor, classifier: IntentClassifier
+    ) -> None:
+        self.registry = registry
+        self.executor = executor
+        self.classifier = classifier
+        self._spaces = {name: spec.space for name, spec in registry.slot_specs().items()}
+        # Concurrent messages share one classifier forward (and one thread hop) under load.
+        self._classify = DrainingBatcher[dict[str, np.ndarray], Prediction](
+            classifier.predict, max_batch_size=CLASSIFY_BATCH_SIZE
+        )
+
+    def prepare(self, parts: Sequence[Part]) -> list[EncodeJob]:
+        """Validate and decode every part (cheap; raises the plugin's ``InputError``)."""
+        jobs = []
+        for part in parts:
+            plugin = self.registry.for_part_type(part.type)
+            jobs.append(EncodeJob(plugin.name, plugin.preprocess(part)))
+        return jobs
+
+    async def understand(self, parts: Sequence[Part]) -> Understanding:
+        started = time.perf_counter()
+        if any(part.data is not None for part in parts):
+            jobs = await asyncio.to_thread(self.prepare, parts)  # decoding audio or images
+        else:
+            # Text alone costs microseconds; a thread hop would cost more, and would scatter
+            # messages that arrived together so they could no longer be batched together.
+            jobs = self.prepare(parts)
+        prepared = time.perf_counter()
+        encodings = await self.executor.encode(jobs)
+        encoded = time.perf_counter()
+        slots = merge_slots(encodings)
+        aligned = self.classifier.align(slots, self._spaces)
+        if not aligned:
+            if any(encoding.details.get("no_speech") for encoding in encodings):
+                raise RequestRejectedError(
+                    "No speech was heard in the audio, and nothing else in the message is usable.",
+                    code="no_speech",
+                )
+            raise RequestRejectedError(
+                "None of the message's parts produced anything the intent model understands "
+                f"(got slots {sorted(slots)}; the model reads {self.classifier.model.slot_names}).",
+                code="no_usable_content",
+            )
+        prediction = await self._classify.submit(aligned)
+        done = time.perf_counter()
+        results = [
+            PartResult(part.type, job.plugin, sorted(encoding.slots), encoding.details)
+            for part, job, encoding in zip(parts, jobs, encodings, strict=True)
+        ]
+        timings = {
+            "preprocess": (prepared - started) * 1000,
+            "encode": (encoded - prepared) * 1000,
+            "classify": (done - encoded) * 1000,
+        }
+        return Understanding(prediction, results, timings, slots)
+
+
+def merge_slots(encodings: Sequence[Encoding]) -> dict[str, np.ndarray]:
+    """One vector per slot: parts that fill the same slot (two images) are averaged."""
+    collected: defaultdict[str, list[np.ndarray]] = defaultdict(list)
+    for encoding in encodings:
+        for name, vector in encoding.slots.items():
+            collected[name].append(vector)
+    return {name: np.mean(vectors, axis=0) for name, vectors in collected.items()}

@@ -1,0 +1,151 @@
+"""A fine-tuned encoder travels with its model; models swap without a restart."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from fusiondesk.plugins import PluginRegistry
+from fusiondesk.plugins.text.encoder import SentenceEncoder, packaged_minilm_path
+from fusiondesk.service.api import create_app
+from fusiondesk.service.api.security import sha256_hex
+from fusiondesk.service.runtime import Runtime
+from fusiondesk.service.settings import ApiKey, Auth, Settings
+from fusiondesk.service.training import TrainingOptions, train_from_file
+from fusiondesk.service.training.finetune import FinetuneOptions
+from fusiondesk.service.understanding.fusion.model import CONFIG_FILE
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ROWS = {
+    "card_lost": ["I lost my card", "my card was stolen", "can't find my card", "card missing"],
+    "balance": ["what is my balance", "how much money do I have", "balance please", "my funds"],
+    "greeting": ["hello", "hi there", "good morning", "hey"],
+}
+ADMIN_KEY = "test-admin-key"
+
+
+@pytest.fixture(scope="module")
+def finetuned_model(
+    tmp_path_factory: pytest.TempPathFactory, registry: PluginRegistry, settings: Settings
+) -> Path:
+    data = tmp_path_factory.mktemp("data") / "train.jsonl"
+    data.write_text(
+        "".join(json.dumps({"text": t, "intent": i}) + "\n" for i, ts in ROWS.items() for t in ts)
+    )
+    out = tmp_path_factory.mktemp("models") / "finetuned"
+    train_from_file(
+        data,
+        out,
+        registry,
+        TrainingOptions(epochs=6, hidden_dim=32, batch_size=8, strategy="gated"),
+        cache_dir=settings.cache_dir,
+        finetune=FinetuneOptions(epochs=1, batch_size=4, learning_rate=5e-4),
+        progress=False,
+    )
+    return out
+
+
+def test_finetuned_encoder_is_saved_in_the_model_and_served(
+    finetuned_model: Path, settings: Settings
+) -> None:
+    config = json.loads((finetuned_model / CONFIG_FILE).read_text())
+    # Transcripts and OCR text are embedded with the tuned encoder too.
+    assert config["plugin_settings"] == {
+        "text": {"model_path": "encoders/text"},
+        "voice": {"text_model_path": "encoders/text"},
+        "image": {"text_model_path": "encoders/text"},
+    }
+    encoder_dir = finetuned_model / "encoders" / "text"
+    assert (encoder_dir / "config.json").is_file()
+    sentence = ["my card was stolen"]
+    tuned = SentenceEncoder(encoder_dir).encode(sentence)
+    base = SentenceEncoder(packaged_minilm_path()).encode(sentence)
+    assert not np.allclose(tuned, base, atol=1e-4)  # fine-tuning changed the weights
+    runtime = Runtime.from_settings(settings.model_copy(update={"model_dir": finetuned_model}))
+    assert runtime.registry.get("text").config.model_path == encoder_dir  # type: ignore[attr-defined]
+    for name in ("voice", "image"):
+        config = runtime.registry.get(name).config
+        assert config.text_model_path == encoder_dir  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def admin_client(settings: Settings, demo_model_dir: Path, tmp_path: Path) -> Iterator[TestClient]:
+    served = tmp_path / "served"
+    shutil.copytree(demo_model_dir, served)
+    app = create_app(
+        settings.model_copy(
+            update={
+                "model_dir": served,
+                "auth": Auth(
+                    required=True,
+                    api_keys=[
+                        ApiKey(name="ops", sha256=sha256_hex(ADMIN_KEY), scopes=["chat", "admin"])
+                    ],
+                ),
+                "model_watch_seconds": 0.2,
+            }
+        )
+    )
+    with TestClient(app, raise_server_exceptions=False) as client:
+        deadline = time.monotonic() + 120
+        while client.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        yield client
+
+
+def _intent(client: TestClient, text: str) -> str:
+    response = client.post(
+        "/v1/messages",
+        json={"conversation_id": "c", "parts": [{"type": "text", "text": text}]},
+        headers={"X-API-Key": ADMIN_KEY},
+    )
+    assert response.status_code == 200, response.text
+    intent: str = response.json()["ranking"][0]["intent"]
+    return intent
+
+
+def test_admin_reload_swaps_models_and_keeps_the_old_one_on_failure(
+    admin_client: TestClient, finetuned_model: Path, tmp_path: Path
+) -> None:
+    url = "/v1/admin/model"
+    body = {"path": str(finetuned_model)}
+    assert admin_client.post(url, json=body).status_code == 401
+    wrong = {"X-API-Key": "nope"}
+    assert admin_client.post(url, json=body, headers=wrong).json()["error"]["code"] == (
+        "unauthorized"
+    )
+    headers = {"X-API-Key": ADMIN_KEY}
+    assert _intent(admin_client, "where is my parcel") == "order_status"  # the demo model
+
+    missing = admin_client.post(url, json={"path": str(tmp_path / "nope")}, headers=headers)
+    assert missing.status_code == 422 and missing.json()["error"]["code"] == "model_not_found"
+    assert _intent(admin_client, "where is my parcel") == "order_status"  # still the old one
+
+    swapped = admin_client.post(url, json=body, headers=headers)
+    assert swapped.status_code == 200, swapped.text
+    assert swapped.json()["strategy"] == "gated" and swapped.json()["intents"] == 3
+    assert admin_client.get("/readyz").json()["model"]["path"] == str(finetuned_model)
+    assert _intent(admin_client, "someone stole my card") == "card_lost"
+    runtime = admin_client.app.state.runtime  # type: ignore[attr-defined]
+    assert runtime.registry.get("text").config.model_path == finetuned_model / "encoders" / "text"
+
+
+def test_file_watch_reloads_a_rewritten_model(admin_client: TestClient) -> None:
+    runtime = admin_client.app.state.runtime  # type: ignore[attr-defined]
+    config_path = runtime.model_dir / CONFIG_FILE
+    config = json.loads(config_path.read_text())
+    config["calibration"]["threshold"] = 0.987
+    config_path.write_text(json.dumps(config))
+    deadline = time.monotonic() + 30
+    while runtime.router.classifier.threshold != pytest.approx(0.987):
+        assert time.monotonic() < deadline, "the watch did not reload the model"
+        time.sleep(0.1)
