@@ -24,7 +24,7 @@ def validate_plugin_class(plugin_cls: object, label: str) -> type[ModalityPlugin
     """Check a class against the contract; errors name the plugin and say how to fix it."""
     if not (inspect.isclass(plugin_cls) and issubclass(plugin_cls, ModalityPlugin)):
         raise PluginRegistrationError(
-            label, "entry point must name a subclass of plugins.ModalityPlugin"
+            label, "entry point must name a subclass of fusiondesk.ModalityPlugin"
         )
     if inspect.isabstract(plugin_cls):
         missing = ", ".join(sorted(plugin_cls.__abstractmethods__))
@@ -163,12 +163,31 @@ def _is_builtin(entry_point: EntryPoint) -> bool:
     return entry_point.dist is not None and entry_point.dist.name == BUILTIN_DISTRIBUTION
 
 
+# Before 0.2 the packages were installed under these generic top-level names.
+RENAMED_PACKAGES = ("plugins", "service", "workers")
+
+
 def _load_entry_point(entry_point: EntryPoint) -> object:
     try:
         return entry_point.load()
-    except Exception as error:  # any import failure in third-party code
+    except ModuleNotFoundError as error:
+        old = (error.name or "").split(".")[0]
+        if old not in RENAMED_PACKAGES:
+            raise _import_failure(entry_point, error) from error
         raise PluginRegistrationError(
             entry_point.name,
-            f"cannot import {entry_point.value!r} ({error}); fix or uninstall the package that "
-            "provides it, or add the name to FUSIONDESK_DISABLED_PLUGINS",
+            f"{entry_point.value!r} imports {error.name!r}, which fusiondesk 0.2 renamed to "
+            f"'fusiondesk.{error.name}': write `from fusiondesk import ModalityPlugin` (the "
+            f"plugin SDK) or `from fusiondesk.{error.name} import ...`, then reinstall the "
+            "plugin; or add the name to FUSIONDESK_DISABLED_PLUGINS",
         ) from error
+    except Exception as error:  # any import failure in third-party code
+        raise _import_failure(entry_point, error) from error
+
+
+def _import_failure(entry_point: EntryPoint, error: Exception) -> PluginRegistrationError:
+    return PluginRegistrationError(
+        entry_point.name,
+        f"cannot import {entry_point.value!r} ({error}); fix or uninstall the package that "
+        "provides it, or add the name to FUSIONDESK_DISABLED_PLUGINS",
+    )

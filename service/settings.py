@@ -12,13 +12,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from fusiondesk.service.conversations.ids import MAX_ID_CHARS
+
 
 class Limits(BaseModel):
     """What one request may carry; checked before any model work."""
 
     max_body_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     max_parts: int = Field(default=8, ge=1)
-    max_conversation_id_chars: int = Field(default=128, ge=8)
+    max_conversation_id_chars: int = Field(default=MAX_ID_CHARS, ge=8, le=MAX_ID_CHARS)
 
 
 class KnowledgeSettings(BaseModel):

@@ -16,6 +16,16 @@ from fusiondesk.service.settings import Settings
 # threads, OpenMP's spin-waiting costs about ten times the work itself under load.
 torch.set_num_threads(1)
 
+LAYERS = ("unit", "integration", "browser")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each test carries the marker of its layer's folder, so `-m unit` selects by layer."""
+    for item in items:
+        layer = item.path.relative_to(item.config.rootpath).parts[1]
+        if layer in LAYERS:
+            item.add_marker(layer)
+
 
 @pytest.fixture(scope="session")
 def fusiondesk_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:

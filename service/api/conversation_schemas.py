@@ -6,7 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fusiondesk.service.api.schemas import CONVERSATION_ID_PATTERN, PartIn
+from fusiondesk.service.api.schemas import PartIn
+from fusiondesk.service.conversations.ids import ID_PATTERN, MAX_ID_CHARS
 from fusiondesk.service.conversations.store import Turn
 from fusiondesk.service.runtime import HandledMessage
 
@@ -45,8 +46,8 @@ class ChatMessageIn(BaseModel):
     message_id: str | None = Field(
         default=None,
         min_length=1,
-        max_length=128,
-        pattern=CONVERSATION_ID_PATTERN,
+        max_length=MAX_ID_CHARS,
+        pattern=ID_PATTERN,
         description="Client-chosen id, echoed in every event about this message.",
     )
     parts: list[PartIn] = Field(min_length=1)

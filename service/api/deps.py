@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
+from starlette.requests import HTTPConnection
 
 from fusiondesk.service.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
+def get_runtime(connection: HTTPConnection) -> Runtime:
+    """The service's runtime, for HTTP requests and WebSockets alike."""
+    runtime: Runtime = connection.app.state.runtime
     return runtime
 
 

@@ -8,9 +8,8 @@ import binascii
 from pydantic import BaseModel, ConfigDict, Field
 
 from fusiondesk.plugins import Part
+from fusiondesk.service.conversations.ids import ID_PATTERN, MAX_ID_CHARS
 from fusiondesk.service.errors import RequestRejectedError
-
-CONVERSATION_ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
 
 
 class PartIn(BaseModel):
@@ -54,12 +53,12 @@ class PartIn(BaseModel):
 class MessageEnvelope(BaseModel):
     """A message's ids and JSON parts; multipart uploads may add further parts."""
 
-    conversation_id: str = Field(min_length=1, max_length=128, pattern=CONVERSATION_ID_PATTERN)
+    conversation_id: str = Field(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)
     message_id: str | None = Field(
         default=None,
         min_length=1,
-        max_length=128,
-        pattern=CONVERSATION_ID_PATTERN,
+        max_length=MAX_ID_CHARS,
+        pattern=ID_PATTERN,
         description="Client-chosen id; the server makes one when absent.",
     )
     parts: list[PartIn] = Field(default_factory=list)

@@ -24,11 +24,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
+from fusiondesk.service.api.deps import get_runtime
+from fusiondesk.service.conversations.ids import is_valid_id
 from fusiondesk.service.conversations.store import ConversationMeta
 from fusiondesk.service.errors import (
     ConversationNotFoundError,
     ForbiddenError,
     RateLimitedError,
+    RequestRejectedError,
     UnauthorizedError,
 )
 from fusiondesk.service.observability import RATE_LIMITED
@@ -56,11 +59,6 @@ class Principal:
         return ADMIN in self.scopes
 
 
-def _runtime(connection: HTTPConnection) -> Runtime:
-    runtime: Runtime = connection.app.state.runtime
-    return runtime
-
-
 def _find_key(keys: list[ApiKey], presented: str) -> ApiKey | None:
     digest = sha256_hex(presented)
     for key in keys:
@@ -72,7 +70,7 @@ def _find_key(keys: list[ApiKey], presented: str) -> ApiKey | None:
 async def authenticate(connection: HTTPConnection) -> Principal:
     """The caller, after its rate limits; raises 401 for a missing (when required) or unknown
     key and 429 past a limit. Works for HTTP requests and WebSockets alike."""
-    runtime = _runtime(connection)
+    runtime = get_runtime(connection)
     auth = runtime.settings.auth
     ip = connection.client.host if connection.client else "unknown"
     presented = connection.headers.get("x-api-key") or connection.query_params.get("key")
@@ -161,6 +159,14 @@ async def authorize_conversation(
     """The conversation's owner record if the caller may use it, else 404. With ``create``, a
     conversation that does not exist yet is made for the caller (never for a public key: it
     must create conversations with POST /v1/conversations and use their tokens)."""
+    max_chars = runtime.settings.limits.max_conversation_id_chars
+    if not is_valid_id(conversation_id, max_chars=max_chars):
+        if create:
+            raise RequestRejectedError(
+                f"A conversation id has at most {max_chars} letters, digits or '_.:-'.",
+                code="invalid_conversation_id",
+            )
+        raise ConversationNotFoundError(f"No conversation {conversation_id!r}.")
     store = runtime.store
     meta = await store.meta(conversation_id)
     if meta is None and create and not principal.public:

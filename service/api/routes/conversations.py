@@ -22,18 +22,18 @@ from fusiondesk.service.api.conversation_schemas import (
 )
 from fusiondesk.service.api.deps import RuntimeDep
 from fusiondesk.service.api.openapi import AUTH_ERRORS, error_responses
-from fusiondesk.service.api.schemas import CONVERSATION_ID_PATTERN
 from fusiondesk.service.api.security import (
     ChatPrincipal,
     authorize_conversation,
     conversation_token,
     sha256_hex,
 )
+from fusiondesk.service.conversations.ids import ID_PATTERN, MAX_ID_CHARS, new_message_id
 from fusiondesk.service.conversations.store import ConversationMeta
 
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 
-ConversationId = Annotated[str, Path(min_length=1, max_length=128, pattern=CONVERSATION_ID_PATTERN)]
+ConversationId = Annotated[str, Path(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)]
 
 # Tasks handling SSE messages outlive a client that hangs up: the turn is still stored.
 _running: set[asyncio.Task[None]] = set()
@@ -110,7 +110,7 @@ async def send_message_sse(
     )
     parts = [part.to_part() for part in message.parts]
     check_part_count(runtime, parts)
-    message_id = message.message_id or secrets.token_hex(8)
+    message_id = message.message_id or new_message_id()
     events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
 
     async def handle() -> None:

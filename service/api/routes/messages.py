@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
 from fusiondesk.plugins import Part
+from fusiondesk.service.api.chat import check_part_count
 from fusiondesk.service.api.deps import RuntimeDep
 from fusiondesk.service.api.openapi import AUTH_ERRORS, error_responses
 from fusiondesk.service.api.schemas import (
@@ -82,12 +83,7 @@ async def post_message(
         )
     if not parts:
         raise RequestRejectedError("The message has no parts.", code="empty_message")
-    if len(parts) > limits.max_parts:
-        raise RequestRejectedError(
-            f"A message may have at most {limits.max_parts} parts; it has {len(parts)}.",
-            code="too_many_parts",
-            status=413,
-        )
+    check_part_count(runtime, parts)
     await authorize_conversation(
         runtime, envelope.conversation_id, principal, conversation_token(request), create=True
     )

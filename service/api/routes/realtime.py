@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
-import secrets
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
@@ -22,8 +20,8 @@ from starlette.websockets import WebSocketDisconnect
 from fusiondesk.plugins import Part
 from fusiondesk.service.api.chat import check_part_count, converse, describe_error, sniff_part_type
 from fusiondesk.service.api.conversation_schemas import ChatMessageIn, error_event, turns_out
+from fusiondesk.service.api.deps import get_runtime
 from fusiondesk.service.api.errors import error_response
-from fusiondesk.service.api.schemas import CONVERSATION_ID_PATTERN
 from fusiondesk.service.api.security import (
     CHAT,
     Principal,
@@ -32,6 +30,7 @@ from fusiondesk.service.api.security import (
     conversation_token,
     enforce_rate_limits,
 )
+from fusiondesk.service.conversations.ids import is_valid_id, new_message_id
 from fusiondesk.service.errors import (
     ConversationNotFoundError,
     ForbiddenError,
@@ -45,18 +44,17 @@ router = APIRouter(tags=["conversations"])
 
 MAX_QUEUED_MESSAGES = 16
 """Messages a socket may have waiting; past that the client is told to slow down."""
-_CONVERSATION_ID = re.compile(CONVERSATION_ID_PATTERN)
 
 
 @router.websocket("/v1/conversations/{conversation_id}/ws")
 async def chat_socket(websocket: WebSocket, conversation_id: str) -> None:
-    runtime: Runtime = websocket.app.state.runtime
+    runtime = get_runtime(websocket)
     try:
         _check_origin(websocket, runtime.settings.cors_origins)
         principal = await authenticate(websocket)
         if CHAT not in principal.scopes:
             raise ForbiddenError("This API key lacks the 'chat' scope.")
-        if len(conversation_id) > 128 or not _CONVERSATION_ID.match(conversation_id):
+        if not is_valid_id(conversation_id):
             raise ConversationNotFoundError(f"No conversation {conversation_id!r}.")
         token = conversation_token(websocket)
         await authorize_conversation(runtime, conversation_id, principal, token, create=True)
@@ -190,7 +188,7 @@ class ChatSocket:
         if not isinstance(part_type, str) or not isinstance(media_type, str):
             part_type, media_type = sniff_part_type(data)
         message_id = announced.get("message_id")
-        if not isinstance(message_id, str) or not _CONVERSATION_ID.match(message_id):
+        if not is_valid_id(message_id):
             message_id = None
         await self._enqueue(message_id, [Part(part_type, data=data, media_type=media_type)])
 
@@ -203,7 +201,7 @@ class ChatSocket:
                 code="too_many_pending",
                 status=429,
             )
-        self.queue.put_nowait((message_id or secrets.token_hex(8), parts))
+        self.queue.put_nowait((message_id or new_message_id(), parts))
 
 
 def _message_id_of(text: str | None) -> str | None:
@@ -213,4 +211,4 @@ def _message_id_of(text: str | None) -> str | None:
     except ValueError:
         return None
     message_id = frame.get("message_id") if isinstance(frame, dict) else None
-    return message_id if isinstance(message_id, str) and len(message_id) <= 128 else None
+    return message_id if is_valid_id(message_id) else None

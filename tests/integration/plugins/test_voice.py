@@ -20,6 +20,7 @@ from tests.voice_audio import wav_to
 
 pytestmark = [
     pytest.mark.integration,
+    pytest.mark.slow,
     pytest.mark.skipif(
         not espeak_available(),
         reason="espeak-ng is not installed (scripts/install-system-packages.sh installs it)",

@@ -137,3 +137,33 @@ def test_embed_splits_batches_at_max_batch_size() -> None:
     encodings = plugin.embed([{"text": str(i)} for i in range(10)])
     assert len(encodings) == 10
     assert plugin.batches == [4, 4, 2]
+
+
+def test_a_plugin_written_for_the_old_import_path_gets_a_clear_error(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A third-party plugin of fusiondesk 0.1 imports the SDK as `plugins`; installed
+    # fusiondesk 0.2 puts nothing of that name in site-packages.
+    (tmp_path / "old_style_plugin.py").write_text(
+        "from plugins_before_0_2_stand_in import ModalityPlugin\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(registry_module, "RENAMED_PACKAGES", ("plugins_before_0_2_stand_in",))
+    entry_point = EntryPoint("old", "old_style_plugin:OldPlugin", "fusiondesk.plugins")
+    with pytest.raises(PluginRegistrationError) as caught:
+        registry_module._load_entry_point(entry_point)
+    message = str(caught.value)
+    assert "renamed to 'fusiondesk.plugins_before_0_2_stand_in'" in message
+    assert "from fusiondesk import ModalityPlugin" in message
+
+
+def test_a_plugin_missing_another_module_gets_the_general_import_error(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "broken_plugin.py").write_text("import a_module_nobody_has\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    entry_point = EntryPoint("broken", "broken_plugin:Plugin", "fusiondesk.plugins")
+    with pytest.raises(PluginRegistrationError) as caught:
+        registry_module._load_entry_point(entry_point)
+    assert "cannot import 'broken_plugin:Plugin'" in str(caught.value)
+    assert "renamed" not in str(caught.value)

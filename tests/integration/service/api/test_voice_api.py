@@ -44,6 +44,7 @@ ROWS_PER_INTENT = 30
 
 pytestmark = [
     pytest.mark.integration,
+    pytest.mark.slow,  # trains on spoken BANKING77 rows and gates on accuracy
     pytest.mark.skipif(
         not espeak_available(),
         reason="espeak-ng is not installed (scripts/install-system-packages.sh installs it)",
