@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
-from fusiondesk.plugins import InvalidInputError, UnsupportedInputError
+from fusiondesk import InvalidInputError, UnsupportedInputError
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 

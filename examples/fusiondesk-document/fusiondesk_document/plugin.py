@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from fusiondesk.plugins import (
+from fusiondesk import (
     Encoding,
     InputTooLargeError,
     InvalidInputError,

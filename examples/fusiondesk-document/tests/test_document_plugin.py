@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 import pytest
-from fusiondesk.plugins import InputTooLargeError, InvalidInputError, Part, UnsupportedInputError
+from fusiondesk import InputTooLargeError, InvalidInputError, Part, UnsupportedInputError
 from fusiondesk.plugins.testing import FakeSentenceEncoder, PluginContractTests
 from fusiondesk.plugins.text import TEXT_DIM
 from fusiondesk.plugins.text.encoder import packaged_minilm_path, shared_sentence_encoder
