@@ -24,16 +24,20 @@ system-packages: ## Debian packages the tests and plugins use (when missing and 
 	@bash scripts/install-system-packages.sh
 
 $(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -x $(PY) || { echo "creating the virtual environment $(VENV)..."; $(PYTHON) -m venv $(VENV); }
 	@# torch first, the CPU build, then pinned: no dependency may upgrade it to a CUDA build.
-	$(PY) -m pip install --quiet "torch==$(TORCH_VERSION)"
+	@echo "installing torch $(TORCH_VERSION) (CPU)..."
+	@$(PY) -m pip install --quiet "torch==$(TORCH_VERSION)"
 	@echo "torch==$(TORCH_VERSION)" > $(VENV)/constraints.txt
-	PIP_CONSTRAINT=$(VENV)/constraints.txt $(PY) -m pip install --quiet -e ".[all,dev]"
+	@echo "installing fusiondesk and its dependencies (a few minutes)..."
+	@PIP_CONSTRAINT=$(VENV)/constraints.txt $(PY) -m pip install --quiet -e ".[all,dev]"
 	@rm -f $(VENV)/.installed-*
 	@touch $@
+	@echo "installed; run '. $(VENV)/bin/activate' to get the fusiondesk command in your shell"
 
 $(AXE):
 	@command -v npm >/dev/null \
+	  && echo "installing axe-core $(AXE_VERSION) (npm) for the widget's accessibility test..." \
 	  && npm install --silent --no-save --no-audit --no-fund --prefix $(VENV)/node axe-core@$(AXE_VERSION) \
 	  || echo "note: no npm; the widget's accessibility test will skip" >&2
 
