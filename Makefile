@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 AXE_VERSION := 4.14.1
 AXE := $(VENV)/node/node_modules/axe-core/axe.min.js
 
-.PHONY: help setup system-packages run test lint format bench clean
+.PHONY: help setup system-packages run test lint docs format bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -44,13 +44,18 @@ $(AXE):
 run: setup ## Start the bot on the embedded default at http://127.0.0.1:8000
 	$(VENV)/bin/fusiondesk serve
 
-test: setup lint ## Lint, type-check and run the whole test suite
+test: setup lint docs ## Lint, type-check, build the docs and run the whole test suite
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup ## ruff (format + lint) and mypy on our packages
 	$(VENV)/bin/ruff format --check fusiondesk service plugins workers tests bench examples
 	$(VENV)/bin/ruff check fusiondesk service plugins workers tests bench examples
 	$(VENV)/bin/mypy
+
+docs: setup ## Build the documentation site into build/site; any warning fails
+	@# Not --quiet: it hides warnings from --strict too (mkdocs 1.6), so filter the INFO lines.
+	@set -o pipefail; $(PY) -m mkdocs build --strict --site-dir build/site 2>&1 \
+	  | { grep -v '^INFO ' || true; }
 
 format: setup ## Apply ruff formatting and safe fixes
 	$(VENV)/bin/ruff format fusiondesk service plugins workers tests bench examples
