@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 AXE_VERSION := 4.14.1
 AXE := $(VENV)/node/node_modules/axe-core/axe.min.js
 
-.PHONY: help setup system-packages run test lint format bench clean
+.PHONY: help setup system-packages run test lint docs format bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -24,29 +24,38 @@ system-packages: ## Debian packages the tests and plugins use (when missing and 
 	@bash scripts/install-system-packages.sh
 
 $(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -x $(PY) || { echo "creating the virtual environment $(VENV)..."; $(PYTHON) -m venv $(VENV); }
 	@# torch first, the CPU build, then pinned: no dependency may upgrade it to a CUDA build.
-	$(PY) -m pip install --quiet "torch==$(TORCH_VERSION)"
+	@echo "installing torch $(TORCH_VERSION) (CPU)..."
+	@$(PY) -m pip install --quiet "torch==$(TORCH_VERSION)"
 	@echo "torch==$(TORCH_VERSION)" > $(VENV)/constraints.txt
-	PIP_CONSTRAINT=$(VENV)/constraints.txt $(PY) -m pip install --quiet -e ".[all,dev]"
+	@echo "installing fusiondesk and its dependencies (a few minutes)..."
+	@PIP_CONSTRAINT=$(VENV)/constraints.txt $(PY) -m pip install --quiet -e ".[all,dev]"
 	@rm -f $(VENV)/.installed-*
 	@touch $@
+	@echo "installed; run '. $(VENV)/bin/activate' to get the fusiondesk command in your shell"
 
 $(AXE):
 	@command -v npm >/dev/null \
+	  && echo "installing axe-core $(AXE_VERSION) (npm) for the widget's accessibility test..." \
 	  && npm install --silent --no-save --no-audit --no-fund --prefix $(VENV)/node axe-core@$(AXE_VERSION) \
 	  || echo "note: no npm; the widget's accessibility test will skip" >&2
 
 run: setup ## Start the bot on the embedded default at http://127.0.0.1:8000
 	$(VENV)/bin/fusiondesk serve
 
-test: setup lint ## Lint, type-check and run the whole test suite
+test: setup lint docs ## Lint, type-check, build the docs and run the whole test suite
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup ## ruff (format + lint) and mypy on our packages
 	$(VENV)/bin/ruff format --check fusiondesk service plugins workers tests bench examples
 	$(VENV)/bin/ruff check fusiondesk service plugins workers tests bench examples
 	$(VENV)/bin/mypy
+
+docs: setup ## Build the documentation site into build/site; any warning fails
+	@# Not --quiet: it hides warnings from --strict too (mkdocs 1.6), so filter the INFO lines.
+	@set -o pipefail; $(PY) -m mkdocs build --strict --site-dir build/site 2>&1 \
+	  | { grep -v '^INFO ' || true; }
 
 format: setup ## Apply ruff formatting and safe fixes
 	$(VENV)/bin/ruff format fusiondesk service plugins workers tests bench examples

@@ -24,7 +24,7 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 0
   fi
 fi
-echo "Installing Debian packages: ${missing[*]}"
+echo "installing Debian packages: ${missing[*]}..."
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -15,6 +15,7 @@ from fusiondesk.service.api.middleware import BodySizeLimit, RequestContext
 from fusiondesk.service.api.routes import (
     admin,
     conversations,
+    docs,
     health,
     messages,
     metrics,
@@ -51,6 +52,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         summary="Multimodal customer service: text, voice and images in, intents and replies out.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served offline by routes/docs.py
+        redoc_url=None,
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.limits.max_body_bytes)
@@ -71,6 +74,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(admin.router)
     app.include_router(widget.router)
     app.include_router(operations.router)
+    app.include_router(docs.router)
     return app
 
 
