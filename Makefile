@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 AXE_VERSION := 4.14.1
 AXE := $(VENV)/node/node_modules/axe-core/axe.min.js
 
-.PHONY: help setup system-packages run test lint format bench clean
+.PHONY: help setup system-packages run test lint format bench widget clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ format: setup ## Apply ruff formatting and safe fixes
 
 bench: setup ## Run every benchmark in bench/ (each prints its figures)
 	@set -e; for script in bench/[a-z]*.py; do echo "== $$script"; $(PY) $$script; done
+
+widget: setup ## Write the chat widget's one script to build/widget.js (to host it on a CDN)
+	$(PY) -m fusiondesk.service.widget.bundle build/widget.js
 
 clean: ## Remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

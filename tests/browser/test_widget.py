@@ -92,6 +92,14 @@ def test_unread_badge_and_js_api(page: Any, test_domain: dict[str, Any]) -> None
     page.wait_for_function(f"old => {stored} && {stored} !== old", arg=before)  # a new one
 
 
+def test_a_second_copy_of_the_script_keeps_the_first(page: Any) -> None:
+    """Sites paste the tag twice; the bundle's first fragment returns before anything runs."""
+    page.evaluate("window.first = FusionDesk")
+    page.add_script_tag(url="/widget.js")
+    assert page.evaluate("window.first === FusionDesk")
+    expect(widget(page)).to_have_count(1)
+
+
 def test_html_in_a_reply_renders_as_text(page: Any) -> None:
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
