@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 AXE_VERSION := 4.14.1
 AXE := $(VENV)/node/node_modules/axe-core/axe.min.js
 
-.PHONY: help setup system-packages run test lint docs format bench clean
+.PHONY: help setup system-packages run test lint docs format bench widget screenshots clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -63,6 +63,14 @@ format: setup ## Apply ruff formatting and safe fixes
 
 bench: setup ## Run every benchmark in bench/ (each prints its figures)
 	@set -e; for script in bench/[a-z]*.py; do echo "== $$script"; $(PY) $$script; done
+
+widget: setup ## Write the chat widget's one script to build/widget.js (to host it on a CDN)
+	$(PY) -m fusiondesk.service.widget.bundle build/widget.js
+
+# The tests save their screenshots in a temporary folder; this is the one run that may rewrite
+# the tracked images, on purpose, after a change to the widget's look.
+screenshots: setup ## Regenerate the README's widget screenshots in docs/img
+	$(PY) -m pytest tests/browser/test_widget.py -k screenshots --screenshots-dir docs/img
 
 clean: ## Remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

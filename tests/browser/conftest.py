@@ -32,6 +32,26 @@ INJECTION_REPLY = (
 """The reply of `account_login` in the test domain: Markdown to render and HTML to refuse."""
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--screenshots-dir",
+        type=Path,
+        default=None,
+        help="save the widget's screenshots here (`make screenshots`: docs/img) instead of a "
+        "temporary folder, so a test run never rewrites the tracked images",
+    )
+
+
+@pytest.fixture()
+def screenshots_dir(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """Where the screenshot test saves its PNGs: --screenshots-dir, else this test's tmp_path."""
+    # getoption needs a default: a run from the root does not load this conftest before parsing.
+    chosen: Path | None = request.config.getoption("--screenshots-dir", default=None)
+    folder = tmp_path if chosen is None else chosen
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def test_domain(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The demo domain, except that account_login answers with an HTML-injection attempt."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 expect: Any = pytest.importorskip("playwright.sync_api").expect
 expect.set_options(timeout=30_000)  # a shared CI machine may take seconds to OCR or transcribe
-SCREENSHOTS = ROOT / "docs" / "img"
 AXE = ROOT / ".venv" / "node" / "node_modules" / "axe-core" / "axe.min.js"
 SHADOW = "document.querySelector('#fusiondesk-widget').shadowRoot"
 
@@ -90,6 +90,14 @@ def test_unread_badge_and_js_api(page: Any, test_domain: dict[str, Any]) -> None
     page.evaluate("FusionDesk.reset()")
     expect(widget(page).locator(".row.customer")).to_have_count(0)
     page.wait_for_function(f"old => {stored} && {stored} !== old", arg=before)  # a new one
+
+
+def test_a_second_copy_of_the_script_keeps_the_first(page: Any) -> None:
+    """Sites paste the tag twice; the bundle's first fragment returns before anything runs."""
+    page.evaluate("window.first = FusionDesk")
+    page.add_script_tag(url="/widget.js")
+    assert page.evaluate("window.first === FusionDesk")
+    expect(widget(page)).to_have_count(1)
 
 
 def test_html_in_a_reply_renders_as_text(page: Any) -> None:
@@ -173,15 +181,18 @@ def test_voice_message_shows_transcript_and_reply(
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
-def test_screenshots_and_accessibility(page: Any, theme: str) -> None:
-    """Saves the README's screenshots and runs axe-core on the open widget."""
+def test_screenshots_and_accessibility(page: Any, theme: str, screenshots_dir: Path) -> None:
+    """Takes the README's screenshots and runs axe-core on the open widget.
+
+    `make screenshots` saves them over docs/img; otherwise they go to a temporary folder.
+    """
     page.evaluate("theme => FusionDesk.init({theme})", theme)
     open_widget(page)
     send_text(page, "my parcel arrived broken")
     wait_for_bot_rows(page, 2)
     page.mouse.move(0, 0)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"widget-{theme}-desktop.png"))
+    desktop = screenshots_dir / f"widget-{theme}-desktop.png"
+    page.screenshot(path=str(desktop))
     if AXE.exists():
         page.add_script_tag(path=str(AXE))
         result = page.evaluate(
@@ -195,7 +206,10 @@ def test_screenshots_and_accessibility(page: Any, theme: str) -> None:
         assert serious == [], serious
     page.set_viewport_size({"width": 390, "height": 844})
     page.wait_for_timeout(100)
-    page.screenshot(path=str(SCREENSHOTS / f"widget-{theme}-mobile.png"))
+    mobile = screenshots_dir / f"widget-{theme}-mobile.png"
+    page.screenshot(path=str(mobile))
+    for shot in (desktop, mobile):
+        assert shot.read_bytes().startswith(b"\x89PNG"), shot
     if not AXE.exists():
         pytest.skip("axe-core is not installed (`make setup` installs it with npm)")
 

@@ -1,7 +1,8 @@
 """The chat widget's script (``GET /widget.js``) and the demo shop page that embeds it (``GET /``).
 
-The script's URL is not fingerprinted (sites embed it once and forget it), so browsers may
-cache it briefly and then revalidate cheaply with its ETag.
+The script is bundled from ``service/widget/src/`` once per process. Its URL is not
+fingerprinted (sites embed it once and forget it), so browsers may cache it briefly and then
+revalidate cheaply with its ETag.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
+
+from fusiondesk.service.widget.bundle import bundle
 
 router = APIRouter(tags=["widget"])
 
@@ -28,9 +31,14 @@ class Asset:
 
 
 @cache
-def _asset(name: str) -> Asset:
-    body = (WIDGET_DIR / name).read_bytes()
+def _widget_script() -> Asset:
+    body = bundle().encode("utf-8")
     return Asset(body, '"' + hashlib.sha256(body).hexdigest()[:20] + '"')
+
+
+@cache
+def _demo_page() -> bytes:
+    return (WIDGET_DIR / "demo.html").read_bytes()
 
 
 @router.get(
@@ -47,7 +55,7 @@ def _asset(name: str) -> Asset:
     },
 )
 async def widget_js(request: Request) -> Response:
-    asset = _asset("widget.js")
+    asset = _widget_script()
     headers = {"ETag": asset.etag, "Cache-Control": WIDGET_CACHE_CONTROL}
     if asset.etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
@@ -56,4 +64,4 @@ async def widget_js(request: Request) -> Response:
 
 @router.get("/", include_in_schema=False, response_class=HTMLResponse)
 async def demo_shop() -> HTMLResponse:
-    return HTMLResponse(_asset("demo.html").body, headers={"Cache-Control": "no-cache"})
+    return HTMLResponse(_demo_page(), headers={"Cache-Control": "no-cache"})

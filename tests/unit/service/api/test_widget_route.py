@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from fusiondesk.service.api import create_app
-from fusiondesk.service.api.routes.widget import WIDGET_DIR
 from fusiondesk.service.settings import Settings
+from fusiondesk.service.widget.bundle import bundle
 
 
 def test_widget_script_is_served_with_caching_headers(settings: Settings) -> None:
@@ -14,7 +14,7 @@ def test_widget_script_is_served_with_caching_headers(settings: Settings) -> Non
     response = client.get("/widget.js")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/javascript")
-    assert response.content == (WIDGET_DIR / "widget.js").read_bytes()
+    assert response.content == bundle().encode("utf-8")  # one file, bundled from src/
     assert "max-age=" in response.headers["cache-control"]
     etag = response.headers["etag"]
     again = client.get("/widget.js", headers={"If-None-Match": etag})
