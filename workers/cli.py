@@ -1,7 +1,8 @@
-"""``fusiondesk worker``, ``status``, ``dead-letters`` and ``batch``.
+"""``fusiondesk worker``, ``status`` and ``dead-letters``: the Celery side's commands.
 
-Only click is imported here: Celery, Redis and the models load inside the commands, so the
-embedded (inline) CLI never pays for them.
+The ``fusiondesk`` group finds them through the ``fusiondesk.commands`` entry points
+(pyproject.toml), so the core never imports this package. Only click is imported here:
+Celery, Redis and the models load inside the commands, so listing them costs nothing.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-from pathlib import Path
 from typing import Any
 
 import click
@@ -119,37 +119,3 @@ def dead_letters(limit: int) -> None:
     with redis.Redis.from_url(Settings().celery.broker_url, socket_connect_timeout=2) as client:
         for letter in read_dead_letters(client, limit):
             click.echo(json.dumps(letter))
-
-
-@click.command()
-@click.argument("input_path", metavar="INPUT.jsonl", type=click.Path(exists=True, path_type=Path))
-@click.option("--out", "out_path", required=True, type=click.Path(path_type=Path))
-@click.option("--model-dir", type=click.Path(exists=True, path_type=Path))
-@click.option("--in-flight", type=int, default=256, show_default=True, help="Rows in the queue.")
-@click.option("--no-progress", is_flag=True, help="No progress bar.")
-def batch(
-    input_path: Path, out_path: Path, model_dir: Path | None, in_flight: int, no_progress: bool
-) -> None:
-    """Push a backlog through the queue: one JSON line per INPUT row, in input order.
-
-    A row holds ``text`` and/or a file path per part type (``audio``, ``image``...), and an
-    optional ``id``. Rows already in OUT are skipped, so an interrupted run resumes.
-    """
-    import asyncio
-
-    from fusiondesk.service.backlog import run_backlog
-    from fusiondesk.service.settings import Settings
-
-    settings = Settings(executor="celery")
-    if model_dir is not None:
-        settings = settings.model_copy(update={"model_dir": model_dir})
-    summary = asyncio.run(
-        run_backlog(settings, input_path, out_path, in_flight=in_flight, progress=not no_progress)
-    )
-    click.echo(
-        f"{summary.total} rows: {summary.skipped} already done, {summary.answered} answered, "
-        f"{summary.errors} with errors, {summary.seconds:.1f}s"
-    )
-
-
-COMMANDS = (worker, status, dead_letters, batch)

@@ -188,9 +188,9 @@ def test_containers_run_fusiondesk_commands_the_cli_accepts() -> None:
     for name in BUILT_SERVICES:
         program, subcommand, *arguments = services[name]["command"]
         assert program == "fusiondesk"
-        command = fusiondesk_cli.commands.get(subcommand)
-        assert command is not None, f"{name}: no `fusiondesk {subcommand}`"
         with click.Context(fusiondesk_cli) as parent:
+            command = fusiondesk_cli.get_command(parent, subcommand)  # commands load on look-up
+            assert command is not None, f"{name}: no `fusiondesk {subcommand}`"
             command.make_context(subcommand, list(arguments), parent=parent)
 
 

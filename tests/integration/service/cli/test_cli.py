@@ -80,6 +80,8 @@ def test_train_then_evaluate_then_classify(tmp_path: Path, cli_env: dict[str, st
     classified = _run("classify", "my card has been stolen", "--model-dir", str(model), env=cli_env)
     assert classified.returncode == 0, classified.stderr
     assert classified.stdout.startswith("card_lost")
+    # The model has no domain of its own: classifying must not open the demo shop's knowledge.
+    assert "knowledge base" not in classified.stderr
 
 
 def test_plugins_lists_the_text_plugin(cli_env: dict[str, str]) -> None:

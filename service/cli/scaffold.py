@@ -1,12 +1,14 @@
-"""The ``fusiondesk plugin`` command group: tools for plugin authors."""
+"""The ``fusiondesk plugin`` command group: tools for plugin authors.
+
+Here rather than in ``service/scaffold/``: importing that package imports the plugin SDK
+(and numpy), which listing the commands must not wait for.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
-
-from fusiondesk.service.scaffold import scaffold_plugin
 
 
 @click.group()
@@ -28,6 +30,8 @@ def plugin() -> None:
 @click.option("--part-type", help="The message part type it claims (default: NAME).")
 def new(name: str, parent: Path, modality: str | None, part_type: str | None) -> None:
     """Scaffold an installable plugin package for a new modality called NAME."""
+    from fusiondesk.service.scaffold import scaffold_plugin
+
     target = scaffold_plugin(name, parent, modality=modality, part_type=part_type)
     click.echo(f"Created {target}")
     click.echo("Next:")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import numpy as np
 
 
 @click.group()
@@ -23,6 +22,8 @@ def synth() -> None:
 @click.option("--with-text", is_flag=True, help="Keep the typed text beside each image.")
 def screenshot(data: Path, out_dir: Path, limit: int | None, seed: int, with_text: bool) -> None:
     """Render DATA's text examples (JSONL or CSV) as screenshots, with a JSONL manifest."""
+    import numpy as np
+
     from fusiondesk.service.synth.screenshot import write_screenshots
     from fusiondesk.service.training.data import load_dataset
 

@@ -1,0 +1,66 @@
+"""``fusiondesk serve`` and ``fusiondesk keys``: running the service and its API keys."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+import click
+
+from fusiondesk.service.cli.common import settings_from
+
+
+@click.command()
+@click.option("--host", help="Interface to listen on (FUSIONDESK_HOST).")
+@click.option("--port", type=int, help="Port (FUSIONDESK_PORT).")
+@click.option("--model-dir", type=click.Path(path_type=Path), help="Model to serve.")
+def serve(host: str | None, port: int | None, model_dir: Path | None) -> None:
+    """Start the HTTP/WebSocket service (trains the demo model first if none exists)."""
+    import uvicorn
+
+    from fusiondesk.service.api import create_app
+    from fusiondesk.service.demo import ensure_demo_model
+    from fusiondesk.service.observability import configure_logging
+    from fusiondesk.service.understanding.wiring import build_registry
+
+    settings = settings_from(host=host, port=port, model_dir=model_dir)
+    if settings.model_dir is None:
+        target = settings.resolved_model_dir
+        click.echo(f"Serving the demo model from {target}")
+        if ensure_demo_model(target, build_registry(settings), settings.cache_dir):
+            click.echo("Trained the demo model.")
+    click.echo(f"fusiondesk on http://{settings.host}:{settings.port} (docs at /docs)")
+    configure_logging(settings.log_format)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,  # our handler: JSON lines with request ids, secrets masked
+        access_log=False,  # uvicorn's would log query strings (?key=, ?token=)
+        ws_max_size=settings.limits.max_body_bytes,
+        # Chat events are a few hundred bytes: compressing each one costs the event loop more
+        # CPU than it saves bandwidth (media goes up uncompressed anyway, it is compressed).
+        ws_per_message_deflate=False,
+    )
+
+
+@click.group()
+def keys() -> None:
+    """API keys: settings hold only their sha256."""
+
+
+@keys.command("new")
+@click.option("--name", required=True, help="Shown in logs and metrics.")
+@click.option(
+    "--scope", "scopes", multiple=True, type=click.Choice(["chat", "admin"]), default=["chat"]
+)
+@click.option("--public", is_flag=True, help="A chat widget key, limited to its conversations.")
+def new_key(name: str, scopes: tuple[str, ...], public: bool) -> None:
+    """Make a random key; prints it once and the entry for FUSIONDESK_AUTH__API_KEYS."""
+    from fusiondesk.service.api.security import sha256_hex
+
+    key = secrets.token_urlsafe(32)
+    entry = {"name": name, "sha256": sha256_hex(key), "scopes": list(scopes), "public": public}
+    click.echo(f"key: {key}")
+    click.echo(f"settings entry: {json.dumps(entry)}")
