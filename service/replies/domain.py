@@ -1,8 +1,8 @@
-"""The domain file and its reply templates.
+"""The domain file: intents' replies, entities, actions and knowledge, validated at load.
 
 A domain file (YAML) maps intents to reply variations, quick-reply buttons and actions.
 Version 1 files (replies, quick_replies, ``action: handoff``) load unchanged; version 2 adds
-regex entities whose values fill ``{slots}`` in templates, a phrasing for when a slot is
+regex entities whose values fill ``{fields}`` in templates, a phrasing for when an entity is
 missing, ``webhook`` actions, and a knowledge base of Markdown/FAQ files::
 
     version: 2
@@ -15,7 +15,7 @@ missing, ``webhook`` actions, and a knowledge base of Markdown/FAQ files::
     intents:
       order_status:
         replies: ["Order #{order_number} is on its way.", "Your order is on its way."]
-        slot_missing: ["Could you send me your order number?"]
+        entity_missing: ["Could you send me your order number?"]
         quick_replies: ["Track my order"]
       order_lookup:
         replies: ["Let me look that up."]
@@ -26,34 +26,48 @@ missing, ``webhook`` actions, and a knowledge base of Markdown/FAQ files::
       talk_to_human:
         replies: ["Of course."]
         action: handoff
+
+``entity_missing`` was once called ``slot_missing``; that key still loads, so domain files
+saved inside older model directories keep working. Rendering lives in ``templates``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
 
 from fusiondesk.service.errors import DatasetError
-from fusiondesk.service.replies.entities import Entity, extract_slots, fill, template_slots
+from fusiondesk.service.replies.entities import Entity, template_fields
+
+# Older import path of the template side, kept for service/runtime.py until it imports them
+# from ``fusiondesk.service.replies``.
+from fusiondesk.service.replies.templates import Reply as Reply
+from fusiondesk.service.replies.templates import TemplateResponder as TemplateResponder
 
 DOMAIN_FILE = "domain.yaml"
 """A domain file saved inside a model directory travels with the model."""
-
-AnsweredBy = Literal["template", "knowledge", "fallback", "handoff"]
 
 
 class IntentResponse(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     replies: list[str] = Field(default_factory=list)
-    slot_missing: list[str] = Field(
-        default_factory=list, description="Used when no reply variation has all its slots."
+    entity_missing: list[str] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("entity_missing", "slot_missing"),
+        description="Used when no reply variation has all its entities.",
     )
     quick_replies: list[str] = Field(default_factory=list)
     action: Literal["handoff", "webhook"] | None = None
@@ -101,19 +115,20 @@ class Domain(BaseModel):
         groups = {"fallback": self.fallback, "handoff": self.handoff}
         for name, response in self.intents.items():
             groups[f"{name}.replies"] = response.replies
-            groups[f"{name}.slot_missing"] = response.slot_missing
+            groups[f"{name}.entity_missing"] = response.entity_missing
         for where, templates in groups.items():
             for template in templates:
-                unknown = template_slots(template) - set(self.entities)
+                unknown = template_fields(template) - set(self.entities)
                 if unknown:
-                    raise ValueError(f"{where}: {template!r} uses undeclared slots {unknown}")
+                    raise ValueError(f"{where}: {template!r} uses undeclared entities {unknown}")
         for where in ("fallback", "handoff"):
-            _require_slot_free(where, groups[where])
+            _require_variation_without_fields(where, groups[where])
         for name, response in self.intents.items():
-            if response.slot_missing:
-                _require_slot_free(f"{name}.slot_missing", response.slot_missing)
-            elif response.replies and all(template_slots(t) for t in response.replies):
-                raise ValueError(f"{name}: every reply needs a slot; add `slot_missing`")
+            if response.entity_missing:
+                where = f"{name}.entity_missing"
+                _require_variation_without_fields(where, response.entity_missing)
+            elif response.replies and all(template_fields(t) for t in response.replies):
+                raise ValueError(f"{name}: every reply needs an entity; add `entity_missing`")
         return self
 
     @classmethod
@@ -155,77 +170,7 @@ def copy_domain(source: Path, model_dir: Path) -> None:
             shutil.copyfile(file, target)
 
 
-def _require_slot_free(where: str, templates: list[str]) -> None:
-    if not any(not template_slots(template) for template in templates):
-        raise ValueError(f"{where}: needs at least one variation without slots")
-
-
-@dataclass(frozen=True)
-class Source:
-    """A knowledge-base entry a reply was drawn from."""
-
-    title: str
-    file: str
-    score: float
-
-
-@dataclass(frozen=True)
-class Reply:
-    text: str
-    quick_replies: list[str] = field(default_factory=list)
-    handoff: bool = False
-    answered_by: AnsweredBy = "template"
-    sources: list[Source] = field(default_factory=list)
-    slots: dict[str, str] = field(default_factory=dict)
-
-
-class TemplateResponder:
-    """Renders the domain's templates; the knowledge base and handoff policy live above it."""
-
-    def __init__(self, domain: Domain) -> None:
-        self.domain = domain
-
-    def slots(self, text: str) -> dict[str, str]:
-        return extract_slots(self.domain.entities, text)
-
-    def intent_reply(self, response: IntentResponse, slots: dict[str, str], *, seed: str) -> Reply:
-        text = render(response.replies, slots, seed=seed)
-        if text is None:
-            text = _render_slot_free(response.slot_missing, slots, seed)
-        return Reply(text, list(response.quick_replies), slots=slots)
-
-    def fallback(self, slots: dict[str, str], *, seed: str) -> Reply:
-        text = _render_slot_free(self.domain.fallback, slots, seed)
-        return Reply(text, ["Talk to a person"], answered_by="fallback", slots=slots)
-
-    def handoff(self, slots: dict[str, str], *, seed: str) -> Reply:
-        text = _render_slot_free(self.domain.handoff, slots, seed)
-        return Reply(text, handoff=True, answered_by="handoff", slots=slots)
-
-
-def render(templates: list[str], slots: dict[str, str], *, seed: str) -> str | None:
-    """One variation, filled; None when every variation needs a slot the message lacks.
-
-    Variations that use the most of the known slots win, so a customer who gave an order
-    number reads it back; the seed (conversation and turn) picks among them, so a reply is
-    reproducible yet a customer asking twice does not read the same sentence twice.
-    """
-    usable = [t for t in templates if template_slots(t) <= slots.keys()]
-    if not usable:
-        return None
-    most = max(len(template_slots(t)) for t in usable)
-    best = [t for t in usable if len(template_slots(t)) == most]
-    return fill(_pick(best, seed), slots)
-
-
-def _render_slot_free(templates: list[str], slots: dict[str, str], seed: str) -> str:
-    """For groups the domain guarantees a slot-free variation (validated at load)."""
-    text = render(templates, slots, seed=seed)
-    if text is None:
-        raise DatasetError(f"No variation of {templates!r} can be filled.")
-    return text
-
-
-def _pick(options: list[str], seed: str) -> str:
-    digest = hashlib.blake2b(seed.encode(), digest_size=4).digest()
-    return options[int.from_bytes(digest, "big") % len(options)]
+def _require_variation_without_fields(where: str, templates: list[str]) -> None:
+    """Groups used when the message may carry no entity must always render."""
+    if all(template_fields(template) for template in templates):
+        raise ValueError(f"{where}: needs at least one variation that uses no entity")

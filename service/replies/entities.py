@@ -1,7 +1,8 @@
-"""Slots: values pulled out of a customer's message by the domain's regex entities.
+"""Entities: values pulled out of a customer's message by the domain's regular expressions.
 
 A domain declares entities as regular expressions; the first capture group that matched (or
-the whole match) becomes the slot value. Reply templates name slots as ``{order_number}``.
+the whole match) becomes the entity's value. Reply templates name entities as fields,
+``{order_number}``. (A "slot" is something else: a plugin's embedding vector.)
 """
 
 from __future__ import annotations
@@ -35,20 +36,20 @@ class Entity(BaseModel):
         return value.strip() or None
 
 
-def extract_slots(entities: Mapping[str, Entity], text: str) -> dict[str, str]:
+def extract_entities(entities: Mapping[str, Entity], text: str) -> dict[str, str]:
     """Every entity found in ``text``, by name; absent entities are left out."""
     found = {name: entity.find(text) for name, entity in entities.items()}
     return {name: value for name, value in found.items() if value is not None}
 
 
-def template_slots(template: str) -> set[str]:
-    """The slot names a template uses (``"Order {order_number}"`` → ``{"order_number"}``)."""
+def template_fields(template: str) -> set[str]:
+    """The entity names a template uses (``"Order {order_number}"`` → ``{"order_number"}``)."""
     try:
         return {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
     except ValueError as error:
         raise ValueError(f"malformed template {template!r}: {error}") from error
 
 
-def fill(template: str, slots: Mapping[str, str]) -> str:
-    """The template with its slots filled; every slot it names must be in ``slots``."""
-    return template.format_map(slots)
+def fill(template: str, entities: Mapping[str, str]) -> str:
+    """The template with its fields filled; every field it names must be in ``entities``."""
+    return template.format_map(entities)

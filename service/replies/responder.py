@@ -10,7 +10,7 @@ What answers a message:
    and the handoff webhook is called;
 2. an intent with ``answer_from: knowledge``, an intent the domain lacks, or an out-of-scope
    message → the knowledge base, citing its entry, when an entry scores above the threshold;
-3. otherwise the intent's template (filled with the message's slots; ``webhook`` actions
+3. otherwise the intent's template (filled with the message's entities; ``webhook`` actions
    notify their URL) or, for a message nothing understood, the fallback — unless it is the
    ``handoff_after_failures``-th such message in a row, which hands the conversation off.
 """
@@ -26,8 +26,9 @@ import numpy as np
 
 from fusiondesk.service.conversations.store import Turn
 from fusiondesk.service.errors import ConfigurationError
-from fusiondesk.service.replies.domain import IntentResponse, Reply, Source, TemplateResponder
+from fusiondesk.service.replies.domain import IntentResponse
 from fusiondesk.service.replies.knowledge.base import KnowledgeBase
+from fusiondesk.service.replies.templates import Reply, Source, TemplateResponder
 from fusiondesk.service.replies.webhooks import WebhookNotifier
 from fusiondesk.service.settings import ResponderSettings
 from fusiondesk.service.understanding.fusion import Prediction
@@ -92,7 +93,7 @@ class Responder:
     async def stream(self, request: ReplyRequest) -> AsyncIterator[ReplyEvent]:
         """The reply's text in chunks, then the complete ``Reply``."""
         seed = f"{request.conversation_id}:{request.turn}"
-        slots = self.templates.slots(request.text)
+        entities = self.templates.entities(request.text)
         response = self._response_for(request.prediction)
         knowledge = self.knowledge
         wants_knowledge = response is None or response.answer_from == "knowledge"
@@ -108,10 +109,10 @@ class Responder:
                     list(response.quick_replies) if response is not None else [],
                     answered_by="knowledge",
                     sources=[Source(h.title, h.file, h.score) for h in knowledge.cited(hits)],
-                    slots=slots,
+                    entities=entities,
                 )
                 return
-        reply = self._template_reply(request, response, slots, seed)
+        reply = self._template_reply(request, response, entities, seed)
         yield ReplyChunk(reply.text)
         yield reply
 
@@ -127,16 +128,16 @@ class Responder:
         self,
         request: ReplyRequest,
         response: IntentResponse | None,
-        slots: dict[str, str],
+        entities: dict[str, str],
         seed: str,
     ) -> Reply:
         if response is None or not response.replies:
             failures = 1 + consecutive_failures(request.history)
             if failures >= self.settings.handoff_after_failures:
-                reply = self.templates.handoff(slots, seed=seed)
+                reply = self.templates.handoff(entities, seed=seed)
                 return self._hand_off(request, reply, reason="repeated_failure")
-            return self.templates.fallback(slots, seed=seed)
-        reply = self.templates.intent_reply(response, slots, seed=seed)
+            return self.templates.fallback(entities, seed=seed)
+        reply = self.templates.intent_reply(response, entities, seed=seed)
         if response.action == "handoff":
             reply = replace(reply, handoff=True, answered_by="handoff")
             return self._hand_off(request, reply, reason="requested")
@@ -172,7 +173,7 @@ def _event(kind: str, request: ReplyRequest, reply: Reply, **extra: Any) -> dict
         "confidence": prediction.confidence,
         "out_of_scope": prediction.out_of_scope,
         "message": request.text,
-        "slots": reply.slots,
+        "slots": reply.entities,  # the wire name webhook receivers already read
         "reply": reply.text,
         "history": [
             {"intent": turn.intent, "reply": turn.reply, "answered_by": turn.answered_by}

@@ -3,8 +3,9 @@
 from fusiondesk.service.training.data import Dataset, Example, load_dataset
 from fusiondesk.service.training.evaluation import Evaluation
 from fusiondesk.service.training.features import Features, featurize
+from fusiondesk.service.training.options import TrainingOptions
 from fusiondesk.service.training.pipeline import evaluate_file, train_from_file
-from fusiondesk.service.training.trainer import TrainingOptions, TrainingResult, train_model
+from fusiondesk.service.training.trainer import TrainingResult, train_model
 
 __all__ = [
     "Dataset",

@@ -16,7 +16,8 @@ from sklearn.model_selection import StratifiedKFold
 
 from fusiondesk.service.training.evaluation import Evaluation, evaluate_classifier
 from fusiondesk.service.training.features import Features
-from fusiondesk.service.training.trainer import TrainingOptions, train_model
+from fusiondesk.service.training.options import TrainingOptions
+from fusiondesk.service.training.trainer import train_model
 from fusiondesk.service.understanding.fusion import IntentClassifier
 
 

@@ -20,12 +20,8 @@ from fusiondesk.service.training.finetune import (
     cached_finetuned_encoder,
     finetune_encoder,
 )
-from fusiondesk.service.training.trainer import (
-    TrainingOptions,
-    TrainingResult,
-    split_rows,
-    train_model,
-)
+from fusiondesk.service.training.options import TrainingOptions
+from fusiondesk.service.training.trainer import TrainingResult, split_rows, train_model
 from fusiondesk.service.understanding.fusion import IntentClassifier
 from fusiondesk.service.understanding.fusion.encoders import (
     ENCODERS_DIR,

@@ -11,18 +11,9 @@ from fusiondesk.service.demo import DEMO_DOMAIN
 from fusiondesk.service.replies.domain import Domain
 from fusiondesk.service.replies.knowledge.base import ScoredRetriever
 from fusiondesk.service.replies.knowledge.documents import load_entries
+from tests.integration.service.api.messages import send_text
 
 pytestmark = pytest.mark.integration
-
-
-def _send(client: TestClient, text: str, conversation_id: str) -> dict[str, Any]:
-    response = client.post(
-        "/v1/messages",
-        json={"conversation_id": conversation_id, "parts": [{"type": "text", "text": text}]},
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def test_the_demo_ships_a_knowledge_base_of_at_least_20_entries() -> None:
@@ -46,7 +37,7 @@ def test_the_demo_ships_a_knowledge_base_of_at_least_20_entries() -> None:
 def test_questions_the_intents_miss_are_answered_from_the_faq(
     client: TestClient, question: str, title: str, file: str
 ) -> None:
-    body = _send(client, question, f"kb-{file}")
+    body = send_text(client, question, f"kb-{file}")
     assert body["answered_by"] == "knowledge", body
     [top, *_] = body["sources"]
     assert (top["title"], top["file"]) == (title, file)
@@ -58,9 +49,9 @@ def test_questions_the_intents_miss_are_answered_from_the_faq(
 def test_two_misunderstood_messages_in_a_row_hand_the_conversation_off(
     client: TestClient,
 ) -> None:
-    first = _send(client, "what's the best recipe for banana bread", "kb-handoff")
+    first = send_text(client, "what's the best recipe for banana bread", "kb-handoff")
     assert (first["answered_by"], first["handoff"]) == ("fallback", False)
-    second = _send(client, "which planet has the most moons", "kb-handoff")
+    second = send_text(client, "which planet has the most moons", "kb-handoff")
     assert (second["answered_by"], second["handoff"]) == ("handoff", True)
 
 
@@ -75,6 +66,6 @@ def test_a_typed_question_is_searched_with_the_routers_own_vector(
         return original(self, vector)
 
     monkeypatch.setattr(ScoredRetriever, "search_by_vector", counting)
-    body = _send(client, "is there a shop in Manchester I can visit?", "kb-vector")
+    body = send_text(client, "is there a shop in Manchester I can visit?", "kb-vector")
     assert body["answered_by"] == "knowledge"
     assert searched == [384]  # the text slot's vector: no second forward of the encoder

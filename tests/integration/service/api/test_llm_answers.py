@@ -14,13 +14,15 @@ from typing import Any
 import pytest
 
 from fusiondesk.plugins.text.encoder import packaged_minilm_path
-from fusiondesk.service.replies.domain import Domain, Reply, TemplateResponder
+from fusiondesk.service.replies.domain import Domain
 from fusiondesk.service.replies.knowledge import EncoderEmbeddings, KnowledgeBase
 from fusiondesk.service.replies.knowledge.llm import build_chat_model
 from fusiondesk.service.replies.responder import ReplyChunk, Responder
+from fusiondesk.service.replies.templates import Reply, TemplateResponder
 from fusiondesk.service.settings import LLMSettings, ResponderSettings
 from tests.unit.faq_fixture import faq_markdown
-from tests.unit.service.replies.test_responder import DOMAIN_V1, request
+from tests.unit.service.replies.domains import DOMAIN_V1
+from tests.unit.service.replies.test_responder import request
 
 pytest.importorskip("langchain_openai", reason="the `llm` extra (langchain-openai) is absent")
 pytestmark = pytest.mark.integration

@@ -13,11 +13,12 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 
 from fusiondesk.plugins.text.encoder import packaged_minilm_path
-from fusiondesk.service.replies.domain import Domain, Reply, TemplateResponder
+from fusiondesk.service.replies.domain import Domain
 from fusiondesk.service.replies.knowledge import EncoderEmbeddings, KnowledgeBase
 from fusiondesk.service.replies.knowledge.documents import load_entries, split_entries
 from fusiondesk.service.replies.knowledge.index import open_index
 from fusiondesk.service.replies.responder import ReplyChunk, Responder
+from fusiondesk.service.replies.templates import Reply, TemplateResponder
 from fusiondesk.service.settings import KnowledgeSettings, ResponderSettings
 from tests.unit.faq_fixture import FAQ, QUESTIONS, UNRELATED, faq_markdown
 from tests.unit.service.replies.test_responder import request

@@ -1,4 +1,4 @@
-"""Domain file v2 (slots, variations, buttons, actions) and the handoff policy with webhooks."""
+"""The responder: templates or handoff by the policy, and the webhooks it calls."""
 
 from __future__ import annotations
 
@@ -11,67 +11,19 @@ from pathlib import Path
 import pytest
 
 from fusiondesk.service.conversations.store import Turn
-from fusiondesk.service.errors import ConfigurationError, DatasetError
-from fusiondesk.service.replies.domain import Domain, Reply, TemplateResponder, copy_domain
+from fusiondesk.service.errors import ConfigurationError
+from fusiondesk.service.replies.domain import Domain
 from fusiondesk.service.replies.responder import (
     ReplyChunk,
     ReplyRequest,
     Responder,
     consecutive_failures,
 )
+from fusiondesk.service.replies.templates import Reply, TemplateResponder
 from fusiondesk.service.settings import ResponderSettings
 from fusiondesk.service.understanding.fusion import Prediction, RankedIntent
+from tests.unit.service.replies.domains import DOMAIN_V1, write
 from tests.unit.webhook_server import webhook_server
-
-DOMAIN_V1 = """
-version: 1
-fallback: ["Sorry, could you rephrase?"]
-handoff: ["Handing you over."]
-intents:
-  order_status:
-    replies: ["Check 'My orders'.", "Tracking is in your email."]
-    quick_replies: ["Track my order"]
-  talk_to_human:
-    replies: ["Of course."]
-    action: handoff
-"""
-
-DOMAIN_V2 = """
-version: 2
-entities:
-  order_number:
-    pattern: '#\\s?(\\d{5,8})\\b|\\border\\s+(\\d{5,8})\\b'
-  email: {pattern: '[\\w.+-]+@[\\w-]+\\.[\\w.]+'}
-fallback: ["Sorry, could you rephrase?", "I didn't catch that."]
-handoff: ["Handing you over."]
-knowledge:
-  paths: ["faq/*.md"]
-intents:
-  order_status:
-    replies:
-      - "Order #{order_number} is on its way."
-      - "Order #{order_number} left our warehouse."
-      - "Order #{order_number} will reach you soon; we'll write to {email}."
-      - "Your order is on its way."
-    slot_missing: ["Which order? Please send its number."]
-    quick_replies: ["Track my order", "Talk to a person"]
-  cancel_order:
-    replies: ["Cancelling order #{order_number}."]
-    slot_missing: ["Please send the number of the order to cancel."]
-  order_lookup:
-    replies: ["Looking it up."]
-    action: webhook
-    webhook: crm
-  talk_to_human:
-    replies: ["Of course, a person will reply."]
-    action: handoff
-"""
-
-
-def write(tmp_path: Path, text: str, name: str = "domain.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def prediction(intent: str, *, out_of_scope: bool = False) -> Prediction:
@@ -109,11 +61,6 @@ def respond(responder: Responder, reply_request: ReplyRequest) -> Reply:
     return asyncio.run(run())
 
 
-@pytest.fixture
-def domain(tmp_path: Path) -> Domain:
-    return Domain.load(write(tmp_path, DOMAIN_V2))
-
-
 def test_a_version_1_domain_loads_and_replies_as_before(tmp_path: Path) -> None:
     domain = Domain.load(write(tmp_path, DOMAIN_V1))
     templates = TemplateResponder(domain)
@@ -122,38 +69,6 @@ def test_a_version_1_domain_loads_and_replies_as_before(tmp_path: Path) -> None:
     assert reply.text in domain.intents["order_status"].replies
     assert reply.quick_replies == ["Track my order"]
     assert (reply.handoff, reply.answered_by, reply.sources) == (False, "template", [])
-
-
-def test_slots_fill_the_variations_that_use_them(domain: Domain) -> None:
-    templates = TemplateResponder(domain)
-    assert templates.slots("where is order 123456?") == {"order_number": "123456"}
-    assert templates.slots("My order #98765 and me@example.com") == {
-        "order_number": "98765",
-        "email": "me@example.com",
-    }
-    response = domain.intents["order_status"]
-    with_number = {
-        templates.intent_reply(response, {"order_number": "98765"}, seed=str(seed)).text
-        for seed in range(40)
-    }
-    # Every variation using the slot appears, the slot-free one never does (less specific).
-    assert with_number == {
-        "Order #98765 is on its way.",
-        "Order #98765 left our warehouse.",
-    }
-    both = templates.intent_reply(response, {"order_number": "98765", "email": "a@b.co"}, seed="1")
-    assert both.text == "Order #98765 will reach you soon; we'll write to a@b.co."
-    assert both.quick_replies == ["Track my order", "Talk to a person"]
-
-
-def test_a_missing_slot_uses_the_slot_free_variation_or_the_missing_phrasing(
-    domain: Domain,
-) -> None:
-    templates = TemplateResponder(domain)
-    status = templates.intent_reply(domain.intents["order_status"], {}, seed="1")
-    assert status.text == "Your order is on its way."
-    cancel = templates.intent_reply(domain.intents["cancel_order"], {}, seed="1")
-    assert cancel.text == "Please send the number of the order to cancel."
 
 
 def test_variations_are_reproducible_and_vary_across_turns(domain: Domain) -> None:
@@ -169,52 +84,6 @@ def test_variations_are_reproducible_and_vary_across_turns(domain: Domain) -> No
     ]
     assert texts == again
     assert set(texts) == set(domain.fallback)
-
-
-@pytest.mark.parametrize(
-    ("mistake", "message"),
-    [
-        ('replies: ["Order {order_id}"]', "undeclared slots"),
-        ('replies: ["Order {order_number}"]', "add `slot_missing`"),
-        ('replies: ["Hi"]\n    action: webhook', "go together"),
-        ("quick_replies: []", "at least one reply"),
-        ('replies: ["Hi"]\n    quick_reply: ["typo"]', "Extra inputs"),
-    ],
-)
-def test_a_broken_domain_is_refused_at_load(tmp_path: Path, mistake: str, message: str) -> None:
-    text = f"""
-version: 2
-entities: {{order_number: {{pattern: '(\\d+)'}}}}
-fallback: ["Sorry?"]
-handoff: ["Over to a person."]
-intents:
-  broken:
-    {mistake}
-"""
-    with pytest.raises(DatasetError, match=message):
-        Domain.load(write(tmp_path, text))
-
-
-def test_bad_entity_regex_and_escaping_knowledge_paths_are_refused(tmp_path: Path) -> None:
-    base = 'fallback: ["Sorry?"]\nhandoff: ["Over."]\n'
-    with pytest.raises(DatasetError, match="invalid regular expression"):
-        Domain.load(write(tmp_path, base + "entities: {n: {pattern: '(unclosed'}}"))
-    with pytest.raises(DatasetError, match="leaves the domain's folder"):
-        Domain.load(write(tmp_path, base + "knowledge: {paths: ['../secrets/*.md']}"))
-
-
-def test_knowledge_files_resolve_beside_the_domain_and_travel_with_it(tmp_path: Path) -> None:
-    source = tmp_path / "source"
-    (source / "faq").mkdir(parents=True)
-    (source / "faq" / "a.md").write_text("## Q\n\nA.\n", encoding="utf-8")
-    (source / "faq" / "notes.txt").write_text("ignored by the glob", encoding="utf-8")
-    domain = Domain.load(write(source, DOMAIN_V2))
-    assert domain.knowledge_files() == [(source / "faq" / "a.md").resolve()]
-    model_dir = tmp_path / "model"
-    model_dir.mkdir()
-    copy_domain(source / "domain.yaml", model_dir)
-    copied = Domain.load(model_dir / "domain.yaml")
-    assert copied.knowledge_files() == [(model_dir / "faq" / "a.md").resolve()]
 
 
 def test_an_unconfigured_webhook_action_is_refused_at_start(domain: Domain) -> None:
@@ -234,7 +103,7 @@ def test_stream_yields_chunks_then_the_reply(domain: Domain) -> None:
     assert all(isinstance(chunk, ReplyChunk) for chunk in chunks) and chunks
     assert isinstance(reply, Reply)
     assert "".join(chunk.text for chunk in chunks if isinstance(chunk, ReplyChunk)) == reply.text
-    assert reply.slots == {"order_number": "12345"}
+    assert reply.entities == {"order_number": "12345"}
 
 
 def test_requested_handoff_flags_the_conversation_and_calls_the_webhook(domain: Domain) -> None:

@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fusiondesk.service.training.calibration import choose_threshold
 from fusiondesk.service.training.evaluation import score
 from fusiondesk.service.training.report import write_report
-from fusiondesk.service.training.trainer import choose_threshold
 from fusiondesk.service.understanding.fusion import FusionConfig, SlotConfig
 
 INTENTS = ["balance", "card_lost", "out_of_scope"]

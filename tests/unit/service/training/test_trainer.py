@@ -1,16 +1,14 @@
+"""The training loop: accuracy, reproducibility, ensembles, outliers, early-stopping views."""
+
 from __future__ import annotations
 
 import numpy as np
 import torch
 
 from fusiondesk.service.training.features import Features
-from fusiondesk.service.training.trainer import (
-    TrainingOptions,
-    choose_threshold,
-    expected_calibration_error,
-    train_model,
-)
-from fusiondesk.service.understanding.fusion import FusionConfig, IntentClassifier, SlotConfig
+from fusiondesk.service.training.options import TrainingOptions
+from fusiondesk.service.training.trainer import _validate, train_model
+from fusiondesk.service.understanding.fusion import IntentClassifier
 from tests.unit.fakes import gaussian_blobs
 
 FAST = TrainingOptions(epochs=30, hidden_dim=32, batch_size=32, patience=5)
@@ -47,25 +45,6 @@ def test_model_trained_with_slot_dropout_works_on_one_slot() -> None:
     assert accuracy >= 0.9
 
 
-def test_threshold_without_out_of_scope_abstains_where_mostly_wrong() -> None:
-    config = FusionConfig(intents=["a", "b"], slots=[SlotConfig(name="t", dim=2)])
-    # Confident rows are right, unconfident rows mostly wrong.
-    probabilities = np.array([[0.95, 0.05]] * 8 + [[0.55, 0.45]] * 4)
-    targets = np.array([0] * 8 + [1, 1, 1, 0])
-    threshold, rule = choose_threshold(probabilities, targets, config)
-    assert 0.55 < threshold <= 0.95 and rule == "balanced"
-
-
-def test_threshold_with_out_of_scope_rows_rejects_them() -> None:
-    config = FusionConfig(
-        intents=["a", "b", "oos"], slots=[SlotConfig(name="t", dim=2)], out_of_scope_intent="oos"
-    )
-    probabilities = np.array([[0.9, 0.05, 0.05]] * 6 + [[0.5, 0.3, 0.2]] * 4)
-    targets = np.array([0] * 6 + [2] * 4)
-    threshold, _ = choose_threshold(probabilities, targets, config)
-    assert 0.5 < threshold <= 0.9
-
-
 def test_calibration_lowers_expected_calibration_error() -> None:
     features, labels = gaussian_blobs(n_per_class=80)
     # Heavy label noise makes an uncalibrated model overconfident.
@@ -73,54 +52,6 @@ def test_calibration_lowers_expected_calibration_error() -> None:
     noisy = [f"intent_{rng.integers(4)}" if rng.random() < 0.3 else label for label in labels]
     result = train_model(features, noisy, FAST, progress=False)
     assert result.metrics["val_ece"] < result.metrics["val_ece_before_calibration"]
-
-
-def test_ece_of_a_perfectly_calibrated_predictor_is_zero() -> None:
-    probabilities = np.array([[1.0, 0.0], [0.0, 1.0]])
-    assert expected_calibration_error(probabilities, np.array([0, 1])) == 0.0
-
-
-def test_temperature_falls_back_to_one_when_fitting_diverges() -> None:
-    from fusiondesk.service.training.trainer import fit_temperature
-
-    logits = torch.tensor([[float("nan"), 0.0], [0.0, 1.0]])
-    assert fit_temperature(logits, torch.tensor([0, 1])) == 1.0
-
-
-def _dropped(parts: dict[str, str], rate: float, rows: int = 4000) -> dict[str, np.ndarray]:
-    from fusiondesk.service.training.trainer import _modality_dropout
-
-    present = {name: torch.ones(rows, dtype=torch.bool) for name in parts}
-    generator = torch.Generator().manual_seed(0)
-    return {n: m.numpy() for n, m in _modality_dropout(present, parts, rate, generator).items()}
-
-
-def test_modality_dropout_hides_whole_parts_and_slots_within_them() -> None:
-    parts = {
-        "text": "text",
-        "voice_transcript": "voice",
-        "voice_acoustic": "voice",
-        "image_text": "image",
-        "image_visual": "image",
-    }
-    kept = _dropped(parts, 0.3)
-    stacked = np.stack(list(kept.values()), axis=1)
-    assert stacked.any(axis=1).all()  # every row keeps something
-    voice = kept["voice_transcript"] | kept["voice_acoustic"]
-    image = kept["image_text"] | kept["image_visual"]
-    text_alone = kept["text"] & ~voice & ~image
-    # Typed text alone is a common case to learn (0.7 * 0.3 * 0.3 = 6.3% of rows), not the
-    # 0.6% that hiding five slots independently leaves.
-    assert 0.04 < text_alone.mean() < 0.09
-    # Within a kept part a slot may go missing (an image without OCR text), never both.
-    assert (image & ~kept["image_text"]).any() and (image & ~kept["image_visual"]).any()
-
-
-def test_modality_dropout_leaves_one_slot_of_a_single_part() -> None:
-    kept = _dropped({"text": "text", "text_multilingual": "text"}, 0.3)
-    assert (kept["text"] | kept["text_multilingual"]).all()
-    multilingual_alone = kept["text_multilingual"] & ~kept["text"]
-    assert 0.17 < multilingual_alone.mean() < 0.25  # 0.3 * 0.7
 
 
 def test_ensemble_members_train_and_vote() -> None:
@@ -131,21 +62,6 @@ def test_ensemble_members_train_and_vote() -> None:
     predictions = IntentClassifier(model).predict(features.as_slot_dicts())
     accuracy = np.mean([p.intent == gold for p, gold in zip(predictions, labels, strict=True)])
     assert accuracy >= 0.9
-
-
-def test_synthetic_outliers_mix_two_intents_as_out_of_scope() -> None:
-    from fusiondesk.service.training.trainer import _OutlierMaker
-
-    values = {"text": torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])}
-    present = {"text": torch.tensor([True, True, True])}
-    y = torch.tensor([0, 1, 2])  # 2 is out-of-scope
-    maker = _OutlierMaker(oos_index=2, rate=4.0 / 3)
-    out_values, out_present, out_y = maker.extend(values, present, y, torch.Generator())
-    extra = out_values["text"][3:]
-    assert len(out_y) > 3 and (out_y[3:] == 2).all() and out_present["text"].all()
-    # Each extra row lies strictly between the two in-scope rows (never the OOS row).
-    assert ((extra > 0.29) & (extra < 0.71)).all()
-    assert torch.allclose(extra.sum(dim=1), torch.ones(len(extra)))
 
 
 def _blobs_with_few_outliers() -> tuple[Features, list[str], np.ndarray]:
@@ -180,8 +96,6 @@ def test_synthetic_outliers_teach_the_space_between_intents() -> None:
 
 
 def test_validation_scores_each_part_alone_too() -> None:
-    from fusiondesk.service.training.trainer import _validate
-
     features, labels = gaussian_blobs()  # 'text' separates the intents, 'image' is noise
     model = train_model(features, labels, FAST, progress=False).model
     intents = sorted(set(labels))
