@@ -196,7 +196,7 @@ class ChatSocket:
 
     async def _enqueue(self, message_id: str | None, parts: list[Part]) -> None:
         check_part_count(self.runtime, parts)
-        await enforce_rate_limits(self.runtime, self.principal)
+        await enforce_rate_limits(self.websocket, self.principal)
         if self.queue.qsize() >= MAX_QUEUED_MESSAGES:
             raise RequestRejectedError(
                 f"More than {MAX_QUEUED_MESSAGES} messages are waiting; wait for replies.",
