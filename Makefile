@@ -43,10 +43,11 @@ run: setup ## Start the bot on the embedded default at http://127.0.0.1:8000
 test: setup lint ## Lint, type-check and run the whole test suite
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: setup ## ruff (format + lint) and mypy on our packages
+lint: setup ## ruff (format + lint), mypy, and the import directions ([tool.importlinter])
 	$(VENV)/bin/ruff format --check fusiondesk service plugins workers tests bench examples
 	$(VENV)/bin/ruff check fusiondesk service plugins workers tests bench examples
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 format: setup ## Apply ruff formatting and safe fixes
 	$(VENV)/bin/ruff format fusiondesk service plugins workers tests bench examples
