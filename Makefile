@@ -47,10 +47,11 @@ run: setup ## Start the bot on the embedded default at http://127.0.0.1:8000
 test: setup lint docs ## Lint, type-check, build the docs and run the whole test suite
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: setup ## ruff (format + lint) and mypy on our packages
+lint: setup ## ruff (format + lint), mypy, and the import directions ([tool.importlinter])
 	$(VENV)/bin/ruff format --check fusiondesk service plugins workers tests bench examples
 	$(VENV)/bin/ruff check fusiondesk service plugins workers tests bench examples
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 docs: setup ## Build the documentation site into build/site; any warning fails
 	@# Not --quiet: it hides warnings from --strict too (mkdocs 1.6), so filter the INFO lines.

@@ -29,7 +29,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
 from fusiondesk.plugins import PluginRegistry
-from fusiondesk.service.runtime import build_registry
 from fusiondesk.service.settings import Settings
 from fusiondesk.service.training import Dataset, Features, TrainingOptions, featurize, load_dataset
 from fusiondesk.service.training.data import OUT_OF_SCOPE_INTENT
@@ -42,6 +41,7 @@ from fusiondesk.service.understanding.fusion.encoders import (
     with_plugin_settings,
 )
 from fusiondesk.service.understanding.fusion.strategies import STRATEGIES
+from fusiondesk.service.understanding.wiring import build_registry
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BANKING = (DATA / "banking77" / "train.csv", DATA / "banking77" / "test.csv")

@@ -22,8 +22,9 @@ import time
 
 from loadgen import LoadResult, banking77_texts, closed_loop, demo_settings, local_cluster
 
-from fusiondesk.service.runtime import Runtime, build_registry
+from fusiondesk.service.runtime import Runtime
 from fusiondesk.service.settings import Settings
+from fusiondesk.service.understanding.wiring import build_registry
 
 LEVELS = {1: 200, 8: 192, 32: 384, 128: 768}
 """Concurrency -> messages sent at that level."""

@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 
 from fusiondesk.plugins.text import MULTILINGUAL_SLOT
-from fusiondesk.service.runtime import build_registry
 from fusiondesk.service.settings import Settings
 from fusiondesk.service.training import (
     Dataset,
@@ -29,6 +28,7 @@ from fusiondesk.service.training import (
 )
 from fusiondesk.service.training.evaluation import evaluate_classifier
 from fusiondesk.service.understanding.fusion import IntentClassifier
+from fusiondesk.service.understanding.wiring import build_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 BANKING = ROOT.parent / "shared" / "data" / "banking77"

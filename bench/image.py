@@ -21,9 +21,9 @@ from fusiondesk.plugins import Part, Payload
 from fusiondesk.plugins.image import ImageConfig, ImagePlugin
 from fusiondesk.service.api import create_app
 from fusiondesk.service.demo import ensure_demo_model
-from fusiondesk.service.runtime import build_registry
 from fusiondesk.service.settings import Settings
 from fusiondesk.service.synth.screenshot import Screenshot, ScreenshotRenderer
+from fusiondesk.service.understanding.wiring import build_registry
 
 BATCH_SIZES = (1, 16)
 API_REQUESTS = 20

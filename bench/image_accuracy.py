@@ -21,12 +21,12 @@ import numpy as np
 from _edit_distance import edit_distance
 
 from fusiondesk.plugins import Part
-from fusiondesk.service.runtime import build_registry
 from fusiondesk.service.settings import Settings
 from fusiondesk.service.synth.screenshot import ScreenshotRenderer
 from fusiondesk.service.training import TrainingOptions, train_from_file
 from fusiondesk.service.training.data import load_dataset
 from fusiondesk.service.understanding.fusion import IntentClassifier
+from fusiondesk.service.understanding.wiring import build_registry
 
 BANKING77 = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "banking77"
 SAMPLE_SIZE = 300

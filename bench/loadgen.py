@@ -14,8 +14,9 @@ from pathlib import Path
 
 from fusiondesk.plugins import Part
 from fusiondesk.service.demo import ensure_demo_model
-from fusiondesk.service.runtime import Runtime, build_registry
+from fusiondesk.service.runtime import Runtime
 from fusiondesk.service.settings import Settings
+from fusiondesk.service.understanding.wiring import build_registry
 from fusiondesk.workers.local import LocalRedis, LocalWorkers, worker_environment
 
 BANKING77 = Path(__file__).resolve().parents[2] / "shared" / "data" / "banking77"

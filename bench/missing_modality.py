@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from fusiondesk.service.runtime import build_registry
 from fusiondesk.service.settings import Settings
 from fusiondesk.service.synth.screenshot import write_screenshots
 from fusiondesk.service.synth.voice import synthesize_voice_dataset
@@ -36,6 +35,7 @@ from fusiondesk.service.training import (
 )
 from fusiondesk.service.training.evaluation import evaluate_classifier
 from fusiondesk.service.understanding.fusion import IntentClassifier
+from fusiondesk.service.understanding.wiring import build_registry
 
 BANKING = Path(__file__).resolve().parents[2] / "shared" / "data" / "banking77"
 

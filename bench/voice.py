@@ -37,9 +37,9 @@ from fusiondesk.plugins.voice.decoding import decode_pcm  # noqa: E402
 from fusiondesk.plugins.voice.formats import WAV  # noqa: E402
 from fusiondesk.plugins.voice.models import model_folder  # noqa: E402
 from fusiondesk.plugins.voice.transcriber import DecodingOptions, fit_hotwords  # noqa: E402
-from fusiondesk.service.runtime import build_registry  # noqa: E402
 from fusiondesk.service.settings import Settings  # noqa: E402
 from fusiondesk.service.synth.voice import VOICES, Delivery, espeak_available, speak  # noqa: E402
+from fusiondesk.service.understanding.wiring import build_registry  # noqa: E402
 
 REQUESTS = [
     "I want to cancel my card.",

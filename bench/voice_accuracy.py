@@ -29,7 +29,6 @@ sys.path.insert(0, str(ROOT))
 
 from bench._edit_distance import edit_distance  # noqa: E402
 from fusiondesk.plugins import Part  # noqa: E402
-from fusiondesk.service.runtime import build_registry  # noqa: E402
 from fusiondesk.service.settings import Settings  # noqa: E402
 from fusiondesk.service.synth.voice import Delivery, espeak_available, speak  # noqa: E402
 from fusiondesk.service.training import TrainingOptions, train_from_file  # noqa: E402
@@ -38,6 +37,7 @@ from fusiondesk.service.training.vocabulary import domain_vocabulary, hotwords  
 from fusiondesk.service.understanding.fusion import IntentClassifier  # noqa: E402
 from fusiondesk.service.understanding.fusion.encoders import reconfigured  # noqa: E402
 from fusiondesk.service.understanding.fusion.model import CONFIG_FILE  # noqa: E402
+from fusiondesk.service.understanding.wiring import build_registry  # noqa: E402
 
 BANKING77 = ROOT.parent / "shared" / "data" / "banking77"
 TARGET_GAP_POINTS = 6.0

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from fusiondesk.service.conversations.ids import MAX_ID_CHARS
+from fusiondesk.service.ids import MAX_ID_CHARS
 
 
 class Limits(BaseModel):

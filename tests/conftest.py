@@ -47,7 +47,7 @@ def settings(fusiondesk_home: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def registry(settings: Settings) -> PluginRegistry:
-    from fusiondesk.service.runtime import build_registry
+    from fusiondesk.service.understanding.wiring import build_registry
 
     return build_registry(settings)
 

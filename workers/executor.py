@@ -29,7 +29,7 @@ from fusiondesk.service.settings import Settings
 from fusiondesk.service.understanding.executor import EncodeJob
 from fusiondesk.workers.app import QUEUES
 from fusiondesk.workers.client import CeleryClient
-from fusiondesk.workers.records import WORKER_KEY_PREFIX
+from fusiondesk.workers.records import WORKER_KEY_PREFIX, read_dead_letters
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,11 @@ class CeleryExecutor:
         self.client = CeleryClient(settings, registry)
         self._health: dict[str, Any] = {"broker": "unknown", "workers": []}
         self._monitor: asyncio.Task[None] | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, registry: PluginRegistry) -> CeleryExecutor:
+        """The ``celery`` entry point of ``fusiondesk.executors``."""
+        return cls(settings, registry)
 
     async def encode(self, jobs: Sequence[EncodeJob]) -> list[Encoding]:
         return await self.client.encode(jobs)
@@ -75,6 +80,15 @@ class CeleryExecutor:
                 for worker in workers
             ],
         }
+
+    async def dead_letters(self, limit: int) -> list[dict[str, object]] | None:
+        """Read from the broker, where the workers push a job once its retries are spent."""
+
+        def read() -> list[dict[str, object]]:
+            with redis.Redis.from_url(self.settings.celery.broker_url) as client:
+                return read_dead_letters(client, limit)
+
+        return await asyncio.to_thread(read)
 
     def metrics(self) -> Iterable[Metric]:
         """Prometheus families from the latest snapshot (queue depths, the workers' batches)."""

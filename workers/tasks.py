@@ -15,8 +15,8 @@ import redis
 from celery import Celery, Task, states
 
 from fusiondesk.plugins import Encoding, InputError, Payload, PluginRegistry
-from fusiondesk.service.runtime import build_registry
 from fusiondesk.service.settings import Settings
+from fusiondesk.service.understanding.wiring import build_registry
 from fusiondesk.workers.app import QUEUES, RESUBMITTED_HEADER, encode_task_name, group_task_name
 from fusiondesk.workers.batching import ThreadBatcher
 from fusiondesk.workers.records import WorkerStats, record_dead_letter

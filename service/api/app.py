@@ -12,6 +12,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from fusiondesk.service.api.errors import install_error_handlers
 from fusiondesk.service.api.middleware import BodySizeLimit, RequestContext
+from fusiondesk.service.api.ratelimit import build_rate_limiter
 from fusiondesk.service.api.routes import (
     admin,
     conversations,
@@ -36,6 +37,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         live = runtime or Runtime.from_settings(settings)
         app.state.runtime = live
+        # Rate limits are the API's own: kept here, not in the runtime the core builds.
+        limiter = app.state.limiter = build_rate_limiter(live.settings)
         # Load models in the background: /healthz answers at once, /readyz once loaded.
         loading = asyncio.create_task(live.start())
         loading.add_done_callback(_log_load_failure)
@@ -45,7 +48,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             loading.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await loading
-            await live.close()
+            try:
+                await live.close()
+            finally:
+                await limiter.close()
 
     app = FastAPI(
         title="fusiondesk",

@@ -7,8 +7,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from fusiondesk.service.api.schemas import PartIn
-from fusiondesk.service.conversations.ids import ID_PATTERN, MAX_ID_CHARS
 from fusiondesk.service.conversations.store import Turn
+from fusiondesk.service.ids import ID_PATTERN, MAX_ID_CHARS
 from fusiondesk.service.runtime import HandledMessage
 
 TEXT_EXAMPLE: dict[str, Any] = {"type": "text", "text": "where is my parcel"}

@@ -2,7 +2,9 @@
 
 A bucket is a key name or a client IP. The window slides (a log of hit times, not fixed
 minutes), so a client cannot burst twice the limit across a minute boundary. In memory for one
-process; in Redis when the service runs several API processes.
+process; in Redis when the service runs several API processes (``store = "redis"``, which
+shares conversations between them too). The API builds its limiter and keeps it on
+``app.state.limiter``: limits are an HTTP concern, so the service core knows nothing of them.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import secrets
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Protocol
+
+from fusiondesk.service.settings import Settings
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -23,6 +27,17 @@ class RateLimiter(Protocol):
     async def hit(self, bucket: str, limit: int) -> float | None:
         """Count one hit; None when allowed, else the seconds until one would be."""
         ...
+
+    async def close(self) -> None: ...
+
+
+def build_rate_limiter(settings: Settings) -> RateLimiter:
+    """Shared through Redis when conversations are (several API processes), else in memory."""
+    if settings.store == "redis":
+        from redis.asyncio import Redis
+
+        return RedisRateLimiter(Redis.from_url(settings.redis_url))
+    return InMemoryRateLimiter()
 
 
 class InMemoryRateLimiter:
@@ -44,6 +59,9 @@ class InMemoryRateLimiter:
             return hits[0] + self._window - now
         hits.append(now)
         return None
+
+    async def close(self) -> None:
+        """Nothing to release: the hits live in this process."""
 
     def _forget_idle(self, now: float) -> None:
         idle = [b for b, hits in self._hits.items() if not hits or hits[-1] <= now - self._window]
@@ -68,7 +86,7 @@ return '-1'
 
 
 class RedisRateLimiter:
-    """Shares its limits across API processes; borrows the store's Redis client."""
+    """Shares its limits across API processes; ``close`` closes its Redis client."""
 
     def __init__(self, redis: Redis, window: float = WINDOW_SECONDS) -> None:
         self.redis = redis
@@ -81,6 +99,9 @@ class RedisRateLimiter:
             )
         )
         return None if wait < 0 else wait
+
+    async def close(self) -> None:
+        await self.redis.aclose()
 
 
 def retry_after_header(wait_seconds: float) -> str:

@@ -8,8 +8,8 @@ import binascii
 from pydantic import BaseModel, ConfigDict, Field
 
 from fusiondesk.plugins import Part
-from fusiondesk.service.conversations.ids import ID_PATTERN, MAX_ID_CHARS
 from fusiondesk.service.errors import RequestRejectedError
+from fusiondesk.service.ids import ID_PATTERN, MAX_ID_CHARS
 
 
 class PartIn(BaseModel):

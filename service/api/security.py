@@ -25,7 +25,7 @@ from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
 from fusiondesk.service.api.deps import get_runtime
-from fusiondesk.service.conversations.ids import is_valid_id
+from fusiondesk.service.api.ratelimit import RateLimiter
 from fusiondesk.service.conversations.store import ConversationMeta
 from fusiondesk.service.errors import (
     ConversationNotFoundError,
@@ -34,6 +34,7 @@ from fusiondesk.service.errors import (
     RequestRejectedError,
     UnauthorizedError,
 )
+from fusiondesk.service.ids import is_valid_id
 from fusiondesk.service.observability import RATE_LIMITED
 from fusiondesk.service.runtime import Runtime
 from fusiondesk.service.settings import ApiKey
@@ -82,20 +83,21 @@ async def authenticate(connection: HTTPConnection) -> Principal:
         principal = Principal(ip, key.name, frozenset(key.scopes), key.public)
     elif auth.required:
         raise UnauthorizedError("An API key is required: send it in the X-API-Key header.")
-    await enforce_rate_limits(runtime, principal)
+    await enforce_rate_limits(connection, principal)
     return principal
 
 
-async def enforce_rate_limits(runtime: Runtime, principal: Principal) -> None:
+async def enforce_rate_limits(connection: HTTPConnection, principal: Principal) -> None:
     """Counts one request (or WebSocket message) against the IP's and the key's limits."""
-    limits = runtime.settings.rate_limits
+    limits = get_runtime(connection).settings.rate_limits
+    limiter: RateLimiter = connection.app.state.limiter
     buckets = [("ip", f"ip:{principal.ip}", limits.per_ip_per_minute)]
     if principal.key_name is not None:
         buckets.append(("key", f"key:{principal.key_name}", limits.per_key_per_minute))
     for scope, bucket, limit in buckets:
         if limit <= 0:
             continue
-        wait = await runtime.limiter.hit(bucket, limit)
+        wait = await limiter.hit(bucket, limit)
         if wait is not None:
             RATE_LIMITED.labels(scope).inc()
             raise RateLimitedError(

@@ -18,7 +18,7 @@ def knowledge(questions: tuple[str, ...], domain: Path | None) -> None:
 
     from fusiondesk.service.replies.domain import Domain
     from fusiondesk.service.replies.knowledge import open_knowledge_base
-    from fusiondesk.service.runtime import domain_path
+    from fusiondesk.service.serving import domain_path
 
     settings = settings_from(domain_path=domain)
     knowledge_base = open_knowledge_base(settings, Domain.load(domain_path(settings)))

@@ -51,11 +51,6 @@ from pydantic import (
 from fusiondesk.service.errors import DatasetError
 from fusiondesk.service.replies.entities import Entity, template_fields
 
-# Older import path of the template side, kept for service/runtime.py until it imports them
-# from ``fusiondesk.service.replies``.
-from fusiondesk.service.replies.templates import Reply as Reply
-from fusiondesk.service.replies.templates import TemplateResponder as TemplateResponder
-
 DOMAIN_FILE = "domain.yaml"
 """A domain file saved inside a model directory travels with the model."""
 

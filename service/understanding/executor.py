@@ -1,17 +1,21 @@
 """Where model-bound plugin work runs. The router only sees the ``Executor`` interface.
 
 ``inline`` (the embedded default) encodes in this process with dynamic batching per plugin;
-the Celery executor in ``workers/`` implements the same interface.
+the Celery executor in ``workers/`` implements the same interface. Both are registered by
+name in the ``fusiondesk.executors`` entry-point group (see ``understanding/wiring.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from prometheus_client.core import Metric
+
 from fusiondesk.plugins import Encoding, Payload, PluginRegistry
+from fusiondesk.service.settings import Settings
 from fusiondesk.service.understanding.batching import AsyncBatcher
 
 
@@ -38,6 +42,14 @@ class Executor(Protocol):
         """Facts for ``/readyz`` and ``fusiondesk status``."""
         ...
 
+    def metrics(self) -> Iterable[Metric]:
+        """The executor's own Prometheus families for ``/metrics`` (queue depths, say)."""
+        ...
+
+    async def dead_letters(self, limit: int) -> list[dict[str, object]] | None:
+        """The latest jobs that failed for good, newest first; None when it keeps none."""
+        ...
+
 
 class InlineExecutor:
     """Runs plugins in this process; one dynamic batcher per plugin."""
@@ -52,6 +64,11 @@ class InlineExecutor:
             )
             for plugin in registry
         }
+
+    @classmethod
+    def from_settings(cls, settings: Settings, registry: PluginRegistry) -> InlineExecutor:
+        """The ``inline`` entry point: batching is set per plugin, so settings add nothing."""
+        return cls(registry)
 
     async def encode(self, jobs: Sequence[EncodeJob]) -> list[Encoding]:
         return list(
@@ -71,3 +88,9 @@ class InlineExecutor:
             "executor": "inline",
             "plugins": {plugin.name: {"loaded": plugin.loaded} for plugin in self.registry},
         }
+
+    def metrics(self) -> Iterable[Metric]:
+        return ()  # no queues or remote workers: the default registry has the in-process figures
+
+    async def dead_letters(self, limit: int) -> list[dict[str, object]] | None:
+        return None  # a failed encode fails its request at once: nothing is left to retry

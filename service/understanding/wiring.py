@@ -1,15 +1,34 @@
-"""The plugin registries a service or command builds from settings (and a model directory)."""
+"""Plugin wiring: the plugins and the executor a process serves, built from settings.
+
+The API, the CLI and the Celery workers all build their plugins here, so this module stays
+at the bottom of the service: it imports plugins, settings and the fusion model's plugin
+settings, never the replies (knowledge base, LangChain), the API or the workers. Executors
+are found by name in the ``fusiondesk.executors`` entry-point group, as plugins are in
+``fusiondesk.plugins``, so the core never imports the Celery executor that implements one.
+"""
 
 from __future__ import annotations
 
+from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Protocol
 
 from fusiondesk.plugins import PluginRegistry
+from fusiondesk.service.errors import ConfigurationError
 from fusiondesk.service.settings import Settings
+from fusiondesk.service.understanding.executor import Executor
 from fusiondesk.service.understanding.fusion.encoders import (
     model_plugin_settings,
     with_plugin_settings,
 )
+
+EXECUTOR_GROUP = "fusiondesk.executors"
+
+
+class ExecutorFactory(Protocol):
+    """What an entry point of ``fusiondesk.executors`` names: a class with ``from_settings``."""
+
+    def from_settings(self, settings: Settings, registry: PluginRegistry) -> Executor: ...
 
 
 def build_registry(settings: Settings) -> PluginRegistry:
@@ -26,3 +45,21 @@ def build_model_registry(settings: Settings, model_dir: Path) -> PluginRegistry:
     return with_plugin_settings(
         build_registry(settings), model_plugin_settings(model_dir), model_dir
     )
+
+
+def build_executor(settings: Settings, registry: PluginRegistry) -> Executor:
+    """The executor named by ``settings.executor``; its package is imported only now."""
+    installed = {entry.name: entry for entry in entry_points(group=EXECUTOR_GROUP)}
+    entry = installed.get(settings.executor)
+    if entry is None:
+        names = ", ".join(sorted(installed)) or "none"
+        raise ConfigurationError(
+            f"No executor named {settings.executor!r} is installed (installed: {names})."
+        )
+    try:
+        factory: ExecutorFactory = entry.load()
+    except ImportError as error:  # e.g. the celery executor without the workers' extra
+        raise ConfigurationError(
+            f"The {entry.name!r} executor ({entry.value}) cannot be imported: {error}."
+        ) from error
+    return factory.from_settings(settings, registry)

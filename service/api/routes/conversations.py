@@ -28,8 +28,8 @@ from fusiondesk.service.api.security import (
     conversation_token,
     sha256_hex,
 )
-from fusiondesk.service.conversations.ids import ID_PATTERN, MAX_ID_CHARS, new_message_id
 from fusiondesk.service.conversations.store import ConversationMeta
+from fusiondesk.service.ids import ID_PATTERN, MAX_ID_CHARS, new_message_id
 
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 

@@ -39,10 +39,6 @@ class _Families(Collector):
     responses={200: {"content": {"text/plain": {"example": EXAMPLE}}}},
 )
 async def metrics(runtime: RuntimeDep) -> Response:
-    body = generate_latest()
-    executor_metrics = getattr(runtime.executor, "metrics", None)
-    if callable(executor_metrics):
-        registry = CollectorRegistry(auto_describe=False)
-        registry.register(_Families(executor_metrics()))
-        body += generate_latest(registry)
-    return Response(body, media_type=CONTENT_TYPE_LATEST)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Families(runtime.executor.metrics()))
+    return Response(generate_latest() + generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,8 +1,8 @@
-"""Operations endpoints: the dead letters of the Celery executor (admin scope)."""
+"""Operations endpoints: the executor's dead letters (admin scope; the Celery executor keeps
+them, the inline one has none)."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -42,16 +42,9 @@ EXAMPLE = {
     },
 )
 async def dead_letters(runtime: RuntimeDep, limit: int = 100) -> dict[str, Any]:
-    if runtime.settings.executor != "celery":
+    letters = await runtime.executor.dead_letters(limit)
+    if letters is None:
         raise RequestRejectedError(
             "Dead letters exist only with the celery executor.", code="not_found", status=404
         )
-    import redis
-
-    from fusiondesk.workers.records import read_dead_letters
-
-    def read() -> list[dict[str, Any]]:
-        with redis.Redis.from_url(runtime.settings.celery.broker_url) as client:
-            return read_dead_letters(client, limit)
-
-    return {"dead_letters": await asyncio.to_thread(read)}
+    return {"dead_letters": letters}

@@ -30,12 +30,12 @@ from fusiondesk.service.api.security import (
     conversation_token,
     enforce_rate_limits,
 )
-from fusiondesk.service.conversations.ids import is_valid_id, new_message_id
 from fusiondesk.service.errors import (
     ConversationNotFoundError,
     ForbiddenError,
     RequestRejectedError,
 )
+from fusiondesk.service.ids import is_valid_id, new_message_id
 from fusiondesk.service.observability import WEBSOCKETS
 from fusiondesk.service.runtime import Runtime
 
@@ -194,7 +194,7 @@ class ChatSocket:
 
     async def _enqueue(self, message_id: str | None, parts: list[Part]) -> None:
         check_part_count(self.runtime, parts)
-        await enforce_rate_limits(self.runtime, self.principal)
+        await enforce_rate_limits(self.websocket, self.principal)
         if self.queue.qsize() >= MAX_QUEUED_MESSAGES:
             raise RequestRejectedError(
                 f"More than {MAX_QUEUED_MESSAGES} messages are waiting; wait for replies.",

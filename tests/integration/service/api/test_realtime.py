@@ -16,9 +16,10 @@ from starlette.testclient import WebSocketDenialResponse
 
 from fusiondesk.service.api import create_app
 from fusiondesk.service.conversations.store import InMemoryConversationStore
-from fusiondesk.service.runtime import Runtime, build_registry
+from fusiondesk.service.runtime import Runtime
 from fusiondesk.service.settings import Settings
 from fusiondesk.service.understanding.executor import InlineExecutor
+from fusiondesk.service.understanding.wiring import build_registry
 from tests.integration.media_fakes import (
     FakeImagePlugin,
     FakeVoicePlugin,

@@ -206,7 +206,7 @@ def test_a_failing_webhook_is_logged_and_never_breaks_or_delays_the_reply(
 
 def test_the_responder_reads_typed_spoken_and_pictured_words() -> None:
     from fusiondesk.plugins import Part
-    from fusiondesk.service.runtime import message_text
+    from fusiondesk.service.conversations.turns import message_text
     from fusiondesk.service.understanding.router import PartResult
 
     parts = [Part("text", text="order #12345"), Part("audio", data=b"..."), Part("image")]

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from fusiondesk.service.training.trainer import TrainingOptions, train_model
+from fusiondesk.service.training import TrainingOptions
+from fusiondesk.service.training.trainer import train_model
 from fusiondesk.service.understanding.fusion import (
     FusionConfig,
     FusionModel,
