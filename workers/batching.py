@@ -1,10 +1,8 @@
 """Dynamic batching on the worker, for Celery's thread (or solo) pool.
 
 Each task thread hands its payload to the model's batcher and blocks; one batching thread per
-model gathers what arrives together into one ``encode`` call. The policy is the API side's
-(``fusiondesk.service.understanding.batching.AsyncBatcher``): a batch closes at ``max_batch_size``
-or when its oldest request has waited ``max_wait_ms``, and a lone request goes straight to the
-model.
+model gathers what arrives together into one ``encode`` call. The policy (when a batch closes,
+how a failing item is isolated) is the API side's: ``fusiondesk.service.understanding.batching``.
 """
 
 from __future__ import annotations
@@ -15,6 +13,8 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Generic, TypeVar
+
+from fusiondesk.service.understanding.batching import BatchPolicy, Failed, run_isolating_failures
 
 In = TypeVar("In")
 Out = TypeVar("Out")
@@ -31,8 +31,7 @@ class ThreadBatcher(Generic[In, Out]):
         name: str = "batcher",
     ) -> None:
         self._run_batch = run_batch
-        self.max_batch_size = max_batch_size
-        self.max_wait_s = max_wait_ms / 1000.0
+        self.policy = BatchPolicy(max_batch_size, max_wait_ms)
         self._on_batch = on_batch
         self._queue: queue.SimpleQueue[tuple[In, Future[Out]]] = queue.SimpleQueue()
         # A daemon is safe: Celery's warm shutdown waits for the task threads, and each of them
@@ -54,9 +53,8 @@ class ThreadBatcher(Generic[In, Out]):
         last_batch_size = 1
         while True:
             batch = [self._queue.get()]
-            wait_s = self.max_wait_s if last_batch_size > 1 else 0.0
-            deadline = time.monotonic() + wait_s
-            while len(batch) < self.max_batch_size:
+            deadline = time.monotonic() + self.policy.wait_s(last_batch_size)
+            while len(batch) < self.policy.max_batch_size:
                 timeout = deadline - time.monotonic()
                 try:
                     if timeout <= 0:
@@ -66,23 +64,11 @@ class ThreadBatcher(Generic[In, Out]):
                 except queue.Empty:
                     break
             last_batch_size = len(batch)
-            self._settle(batch)
-
-    def _settle(self, batch: list[tuple[In, Future[Out]]]) -> None:
-        started = time.perf_counter()
-        try:
-            results = self._run_batch([item for item, _ in batch])
-        except Exception as error:
-            if len(batch) == 1:
-                batch[0][1].set_exception(error)
-                return
-            # One poisonous payload must not fail its neighbours: bisect until it stands alone
-            # (a few extra batches, not one encode per neighbour).
-            middle = len(batch) // 2
-            self._settle(batch[:middle])
-            self._settle(batch[middle:])
-            return
-        if self._on_batch is not None:
-            self._on_batch(len(batch), time.perf_counter() - started)
-        for (_, future), result in zip(batch, results, strict=True):
-            future.set_result(result)
+            outcomes = run_isolating_failures(
+                self._run_batch, [item for item, _ in batch], self._on_batch
+            )
+            for (_, future), outcome in zip(batch, outcomes, strict=True):
+                if isinstance(outcome, Failed):
+                    future.set_exception(outcome.error)
+                else:
+                    future.set_result(outcome)

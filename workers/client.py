@@ -28,6 +28,7 @@ from fusiondesk.service.aio import stop_task
 from fusiondesk.service.errors import FusionDeskError, NotReadyError
 from fusiondesk.service.settings import Settings
 from fusiondesk.service.understanding.executor import EncodeJob
+from fusiondesk.service.understanding.preparation import prepare_parts_off_loop
 from fusiondesk.workers.app import (
     RESUBMITTED_HEADER,
     RESULT_KEY_PREFIX,
@@ -242,11 +243,7 @@ class CeleryClient:
 
     async def submit_parts(self, parts: Sequence[Part]) -> Handle:
         """Preprocess a message's parts here (cheap) and queue their encoding."""
-        jobs = []
-        for part in parts:
-            plugin = self.registry.for_part_type(part.type)
-            jobs.append(EncodeJob(plugin.name, plugin.preprocess(part)))
-        return await self.submit(jobs)
+        return await self.submit(await prepare_parts_off_loop(self.registry, parts))
 
     async def result(self, handle: Handle, timeout_s: float | None = None) -> list[Encoding]:
         """The encodings in part order; raises the part's ``InputError`` or a failure."""

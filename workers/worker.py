@@ -18,7 +18,8 @@ from kombu.transport import redis as kombu_redis
 
 from fusiondesk.service.settings import Settings
 from fusiondesk.workers.app import QUEUES, create_celery_app
-from fusiondesk.workers.tasks import register_tasks, start_worker_runtime, worker_runtime
+from fusiondesk.workers.runtime import start_worker_runtime, worker_runtime
+from fusiondesk.workers.tasks import register_tasks
 
 logger = logging.getLogger(__name__)
 

@@ -1,20 +1,76 @@
-"""Dynamic batching for the asyncio side: requests that arrive together are encoded together.
+"""Dynamic batching: requests that arrive together are encoded together.
 
-In the spirit of Triton's dynamic batcher: a batch closes when it holds ``max_batch_size``
-requests or when its oldest request has waited ``max_wait_ms``, whichever comes first. The
-encode function runs in a worker thread so the event loop never blocks on model work.
+The policy lives here, once, for both sides: the asyncio batchers below (the API process) and
+the worker's thread batcher (``fusiondesk.workers.batching``). In the spirit of Triton's
+dynamic batcher, a batch closes when it holds ``max_batch_size`` requests or when its oldest
+request has waited ``max_wait_ms``, whichever comes first; a batch that fails is bisected until
+the failing request stands alone (``run_isolating_failures``). Model work runs in a worker
+thread, so the event loop never blocks on it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from fusiondesk.service.aio import stop_task
 
 In = TypeVar("In")
 Out = TypeVar("Out")
+
+
+@dataclass(frozen=True)
+class BatchPolicy:
+    """When a batch closes. Failures are isolated by ``run_isolating_failures``."""
+
+    max_batch_size: int
+    max_wait_ms: float
+
+    def wait_s(self, last_batch_size: int) -> float:
+        """How long the next batch waits for company once its first request is in.
+
+        Waiting only pays under load: a lone request after a lone batch goes straight to the
+        model, and requests that queue while a batch runs join the next one anyway.
+        """
+        return self.max_wait_ms / 1000.0 if last_batch_size > 1 else 0.0
+
+
+@dataclass(frozen=True)
+class Failed:
+    """One item's outcome when the model raised on it alone: the error is that item's own."""
+
+    error: Exception
+
+
+def run_isolating_failures(
+    run_batch: Callable[[Sequence[In]], list[Out]],
+    items: Sequence[In],
+    on_batch: Callable[[int, float], None] | None = None,
+) -> list[Out | Failed]:
+    """Each item's result, or its ``Failed`` error, in item order.
+
+    One poisonous item must not fail its neighbours: a batch that raises is split in halves,
+    each run again, until the failing item stands alone. That costs about 2·log2(n) extra runs
+    for one bad item in n, where retrying each item alone costs n. ``on_batch`` hears the size
+    and seconds of every run that succeeded.
+    """
+    started = time.perf_counter()
+    try:
+        results = run_batch(items)
+    except Exception as error:
+        if len(items) == 1:
+            return [Failed(error)]
+        middle = len(items) // 2
+        return [
+            *run_isolating_failures(run_batch, items[:middle], on_batch),
+            *run_isolating_failures(run_batch, items[middle:], on_batch),
+        ]
+    if on_batch is not None:
+        on_batch(len(items), time.perf_counter() - started)
+    return list(results)
 
 
 class AsyncBatcher(Generic[In, Out]):
@@ -26,8 +82,7 @@ class AsyncBatcher(Generic[In, Out]):
         max_wait_ms: float,
     ) -> None:
         self._run_batch = run_batch
-        self.max_batch_size = max_batch_size
-        self.max_wait_s = max_wait_ms / 1000.0
+        self.policy = BatchPolicy(max_batch_size, max_wait_ms)
         self._queue: asyncio.Queue[tuple[In, asyncio.Future[Out]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
@@ -51,12 +106,8 @@ class AsyncBatcher(Generic[In, Out]):
         while True:
             batch = [await self._queue.get()]
             loop = asyncio.get_running_loop()
-            # Waiting for company only pays under load: a lone request (the previous batch held
-            # one too) goes straight to the model; requests that queue while a batch runs
-            # join the next one anyway.
-            wait_s = self.max_wait_s if last_batch_size > 1 else 0.0
-            deadline = loop.time() + wait_s
-            while len(batch) < self.max_batch_size:
+            deadline = loop.time() + self.policy.wait_s(last_batch_size)
+            while len(batch) < self.policy.max_batch_size:
                 if not self._queue.empty():
                     batch.append(self._queue.get_nowait())
                     continue
@@ -77,18 +128,17 @@ async def _settle(
     live = [(item, future) for item, future in batch if not future.cancelled()]
     if not live:
         return
-    try:
-        results = await asyncio.to_thread(run_batch, [item for item, _ in live])
-    except Exception as error:
-        if len(live) == 1:
-            _resolve(live[0][1], error=error)
-            return
-        # One bad item must not fail its neighbours: retry each on its own.
-        for entry in live:
-            await _settle(run_batch, [entry])
-        return
-    for (_, future), result in zip(live, results, strict=True):
-        _resolve(future, result=result)
+    # One thread hop for the batch, however many runs isolating a failure takes.
+    outcomes = await asyncio.to_thread(
+        run_isolating_failures, run_batch, [item for item, _ in live]
+    )
+    for (_, future), outcome in zip(live, outcomes, strict=True):
+        if future.done():  # cancelled while its batch ran
+            continue
+        if isinstance(outcome, Failed):
+            future.set_exception(outcome.error)
+        else:
+            future.set_result(outcome)
 
 
 class DrainingBatcher(Generic[In, Out]):
@@ -124,14 +174,3 @@ class DrainingBatcher(Generic[In, Out]):
             batch = self._waiting[: self.max_batch_size]
             del self._waiting[: self.max_batch_size]
             await _settle(self._run_batch, batch)
-
-
-def _resolve(
-    future: asyncio.Future[Out], *, result: Out | None = None, error: BaseException | None = None
-) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)  # type: ignore[arg-type]

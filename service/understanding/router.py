@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -14,8 +13,9 @@ import numpy as np
 from fusiondesk.plugins import Encoding, Part, PluginRegistry
 from fusiondesk.service.errors import RequestRejectedError
 from fusiondesk.service.understanding.batching import DrainingBatcher
-from fusiondesk.service.understanding.executor import EncodeJob, Executor
+from fusiondesk.service.understanding.executor import Executor
 from fusiondesk.service.understanding.fusion import IntentClassifier, Prediction
+from fusiondesk.service.understanding.preparation import prepare_parts_off_loop
 
 CLASSIFY_BATCH_SIZE = 256
 
@@ -52,22 +52,9 @@ class Router:
             classifier.predict, max_batch_size=CLASSIFY_BATCH_SIZE
         )
 
-    def prepare(self, parts: Sequence[Part]) -> list[EncodeJob]:
-        """Validate and decode every part (cheap; raises the plugin's ``InputError``)."""
-        jobs = []
-        for part in parts:
-            plugin = self.registry.for_part_type(part.type)
-            jobs.append(EncodeJob(plugin.name, plugin.preprocess(part)))
-        return jobs
-
     async def understand(self, parts: Sequence[Part]) -> Understanding:
         started = time.perf_counter()
-        if any(part.data is not None for part in parts):
-            jobs = await asyncio.to_thread(self.prepare, parts)  # decoding audio or images
-        else:
-            # Text alone costs microseconds; a thread hop would cost more, and would scatter
-            # messages that arrived together so they could no longer be batched together.
-            jobs = self.prepare(parts)
+        jobs = await prepare_parts_off_loop(self.registry, parts)
         prepared = time.perf_counter()
         encodings = await self.executor.encode(jobs)
         encoded = time.perf_counter()

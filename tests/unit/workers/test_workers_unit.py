@@ -1,12 +1,9 @@
-"""The worker's thread batcher, the wire format and the backlog's ordering and resume helpers."""
+"""The wire format, and the backlog's ordering and resume helpers."""
 
 from __future__ import annotations
 
 import io
 import json
-import time
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -15,38 +12,7 @@ import pytest
 
 from fusiondesk.plugins import Encoding, InputTooLargeError
 from fusiondesk.service.backlog import _flush, completed_rows
-from fusiondesk.workers.batching import ThreadBatcher
 from fusiondesk.workers.wire import encoding_from_wire, encoding_to_wire, input_error_to_wire
-
-
-def test_threads_that_arrive_together_share_batches() -> None:
-    sizes: list[int] = []
-
-    def run(items: Sequence[int]) -> list[int]:
-        time.sleep(0.02)
-        return [item * 2 for item in items]
-
-    batcher = ThreadBatcher(
-        run, max_batch_size=8, max_wait_ms=20, on_batch=lambda size, _: sizes.append(size)
-    )
-    with ThreadPoolExecutor(20) as pool:
-        results = list(pool.map(batcher.submit, range(20)))
-    assert results == [i * 2 for i in range(20)]
-    assert max(sizes) > 1 and max(sizes) <= 8 and sum(sizes) == 20
-
-
-def test_a_poisonous_item_fails_alone() -> None:
-    def run(items: Sequence[int]) -> list[int]:
-        if 13 in items:
-            raise RuntimeError("model crashed")
-        return list(items)
-
-    batcher = ThreadBatcher(run, max_batch_size=32, max_wait_ms=50)
-    with ThreadPoolExecutor(24) as pool:
-        futures = [pool.submit(batcher.submit, i) for i in range(24)]
-        outcomes = [f.exception() or f.result() for f in futures]
-    assert isinstance(outcomes[13], RuntimeError)
-    assert [o for i, o in enumerate(outcomes) if i != 13] == [i for i in range(24) if i != 13]
 
 
 def test_encodings_cross_the_wire_as_float32() -> None:

@@ -7,7 +7,40 @@ from collections.abc import Sequence
 
 import pytest
 
-from fusiondesk.service.understanding.batching import AsyncBatcher, DrainingBatcher
+from fusiondesk.service.understanding.batching import (
+    AsyncBatcher,
+    BatchPolicy,
+    DrainingBatcher,
+    Failed,
+    run_isolating_failures,
+)
+
+
+def test_only_a_batch_after_a_busy_one_waits_for_company() -> None:
+    policy = BatchPolicy(max_batch_size=8, max_wait_ms=20)
+    assert policy.wait_s(last_batch_size=1) == 0.0
+    assert policy.wait_s(last_batch_size=2) == 0.02
+
+
+def test_a_failing_batch_is_bisected_until_the_failing_item_stands_alone() -> None:
+    runs: list[list[int]] = []
+    succeeded: list[int] = []
+
+    def run(items: Sequence[int]) -> list[int]:
+        runs.append(list(items))
+        if 6 in items:
+            raise ValueError("poison")
+        return [item + 1 for item in items]
+
+    outcomes = run_isolating_failures(
+        run, list(range(16)), on_batch=lambda size, _: succeeded.append(size)
+    )
+    assert outcomes[:6] == list(range(1, 7)) and outcomes[7:] == list(range(8, 17))
+    failed = outcomes[6]
+    assert isinstance(failed, Failed) and isinstance(failed.error, ValueError)
+    # One bad item in 16 costs 2·log2(16) = 8 extra runs, not 16.
+    assert len(runs) == 9
+    assert sorted(succeeded) == [1, 2, 4, 8]
 
 
 def test_concurrent_requests_share_batches() -> None:
