@@ -6,17 +6,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.integration.service.api.messages import send_text
+
 pytestmark = pytest.mark.integration
-
-
-def _send(client: TestClient, text: str, conversation_id: str = "c1") -> dict[str, Any]:
-    response = client.post(
-        "/v1/messages",
-        json={"conversation_id": conversation_id, "parts": [{"type": "text", "text": text}]},
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 @pytest.mark.parametrize(
@@ -29,7 +21,7 @@ def _send(client: TestClient, text: str, conversation_id: str = "c1") -> dict[st
     ],
 )
 def test_typed_message_gets_intent_and_reply(client: TestClient, text: str, intent: str) -> None:
-    body = _send(client, text)
+    body = send_text(client, text)
     assert body["intent"] == intent
     assert not body["out_of_scope"]
     assert body["reply"] and body["conversation_id"] == "c1"
@@ -38,11 +30,11 @@ def test_typed_message_gets_intent_and_reply(client: TestClient, text: str, inte
 
 
 def test_handoff_intent_says_so(client: TestClient) -> None:
-    assert _send(client, "can I talk to a human agent")["handoff"] is True
+    assert send_text(client, "can I talk to a human agent")["handoff"] is True
 
 
 def test_off_topic_message_is_out_of_scope_with_fallback(client: TestClient) -> None:
-    body = _send(client, "what's the best recipe for banana bread")
+    body = send_text(client, "what's the best recipe for banana bread")
     assert body["out_of_scope"] is True
     assert "Talk to a person" in body["quick_replies"]
 
