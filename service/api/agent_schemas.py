@@ -143,5 +143,24 @@ class AgentConversationOut(BaseModel):
     turns: list[TurnOut]
 
 
+class AgentEntryOut(TurnOut):
+    """An agent's reply or note as stored in the history."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "message_id": "5f0c8e0d2b7a4e1f9c3d6a8b7e2f1d0c",
+                    "role": "agent",
+                    "agent": "alice",
+                    "sequence": 3,
+                    "created_at": 1764000030.0,
+                    "text": "Hi, I'm Alice. Let me look at your order.",
+                }
+            ]
+        }
+    )
+
+
 def entries_out(entries: list[dict[str, Any]]) -> list[TurnOut]:
     return [TurnOut.model_validate(entry) for entry in entries]

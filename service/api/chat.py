@@ -117,4 +117,4 @@ async def converse(
         return
     await emit(reply_event(handled))
     if handled.reply.handoff:
-        await emit({"event": "handoff", "message_id": message_id, "state": "waiting"})
+        await emit({"event": "handoff", "message_id": message_id})

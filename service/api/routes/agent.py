@@ -14,13 +14,14 @@ from starlette.websockets import WebSocketDisconnect
 
 from fusiondesk.service.api.agent_schemas import (
     AgentConversationOut,
+    AgentEntryOut,
     AgentTextIn,
     QueueEntryOut,
     QueueOut,
     StateOut,
     entries_out,
 )
-from fusiondesk.service.api.conversation_schemas import TurnOut, live_event, turns_out
+from fusiondesk.service.api.conversation_schemas import live_event, turns_out
 from fusiondesk.service.api.deps import RuntimeDep, get_runtime
 from fusiondesk.service.api.openapi import AUTH_ERRORS, error_responses
 from fusiondesk.service.api.routes.realtime import _check_origin, _refuse
@@ -98,7 +99,7 @@ async def claim(
 @router.post(
     "/conversations/{conversation_id}/reply",
     summary="Reply to the customer (the claiming agent only)",
-    response_model=TurnOut,
+    response_model=AgentEntryOut,
     response_model_exclude_none=True,
     responses=CHANGE_ERRORS,
 )
@@ -108,16 +109,16 @@ async def reply(
     request: Request,
     runtime: RuntimeDep,
     principal: AgentPrincipal,
-) -> TurnOut:
+) -> AgentEntryOut:
     await _existing(runtime, conversation_id)
     turn = await runtime.desk.reply(conversation_id, agent_name(request, principal), body.text)
-    return entries_out(turns_out([turn]))[0]
+    return AgentEntryOut.model_validate(turns_out([turn])[0])
 
 
 @router.post(
     "/conversations/{conversation_id}/notes",
     summary="Add an internal note (agents see it; the customer never does)",
-    response_model=TurnOut,
+    response_model=AgentEntryOut,
     response_model_exclude_none=True,
     responses=CHANGE_ERRORS,
 )
@@ -127,10 +128,10 @@ async def note(
     request: Request,
     runtime: RuntimeDep,
     principal: AgentPrincipal,
-) -> TurnOut:
+) -> AgentEntryOut:
     await _existing(runtime, conversation_id)
     turn = await runtime.desk.note(conversation_id, agent_name(request, principal), body.text)
-    return entries_out(turns_out([turn], notes=True))[0]
+    return AgentEntryOut.model_validate(turns_out([turn], notes=True)[0])
 
 
 @router.post(

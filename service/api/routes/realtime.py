@@ -117,14 +117,10 @@ class ChatSocket:
         async with self.runtime.bus.subscribe(channel) as live:
             turns = await self.runtime.store.turns(self.conversation_id)
             state = await self.runtime.store.state(self.conversation_id)
-            await self.emit(
-                {
-                    "event": "history",
-                    "turns": turns_out(turns),
-                    "state": state.state,
-                    "agent": state.agent,
-                }
-            )
+            history: dict[str, Any] = {"event": "history", "turns": turns_out(turns)}
+            if state.state != "bot":  # who answers, once a person has been involved
+                history.update(state=state.state, agent=state.agent)
+            await self.emit(history)
             worker = asyncio.create_task(self._handle_messages())
             forwarder = asyncio.create_task(self._forward(live))
             try:
