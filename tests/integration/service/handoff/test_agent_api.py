@@ -9,6 +9,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.testclient import WebSocketDenialResponse
+
+from fusiondesk.service.api import create_app
+from fusiondesk.service.api.security import sha256_hex
+from fusiondesk.service.settings import ApiKey, Auth, Settings
 
 pytestmark = pytest.mark.integration
 
@@ -181,3 +186,29 @@ def test_metrics_and_the_inbox_page(client: TestClient) -> None:
     assert client.get("/agent/inbox.js").headers["content-type"].startswith("text/javascript")
     missing = client.get("/agent/secret.txt")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+def test_the_desk_needs_an_agent_key_when_auth_is_on(settings: Settings) -> None:
+    keys = {"chat-key": ["chat"], "agent-key": ["agent"]}
+    secured = settings.model_copy(
+        update={
+            "auth": Auth(
+                required=True,
+                api_keys=[
+                    ApiKey(name=key, sha256=sha256_hex(key), scopes=scopes)
+                    for key, scopes in keys.items()
+                ],
+            )
+        }
+    )
+    # The desk needs no model: the app answers while its models are still loading.
+    with TestClient(create_app(secured), raise_server_exceptions=False) as app:
+        assert app.get("/v1/agent/queue").status_code == 401
+        assert app.get("/v1/agent/queue", headers={"X-API-Key": "chat-key"}).status_code == 403
+        assert app.get("/v1/agent/queue", headers={"X-API-Key": "agent-key"}).status_code == 200
+        with pytest.raises(WebSocketDenialResponse) as refused:
+            with app.websocket_connect("/v1/agent/feed?key=chat-key"):
+                pass
+        assert refused.value.status_code == 403
+        with app.websocket_connect("/v1/agent/feed?key=agent-key") as feed:
+            assert feed.receive_json()["event"] == "queue"
