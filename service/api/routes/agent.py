@@ -21,7 +21,7 @@ from fusiondesk.service.api.agent_schemas import (
     StateOut,
     entries_out,
 )
-from fusiondesk.service.api.conversation_schemas import live_event, turns_out
+from fusiondesk.service.api.conversation_schemas import error_event, live_event, turns_out
 from fusiondesk.service.api.deps import RuntimeDep, get_runtime
 from fusiondesk.service.api.openapi import AUTH_ERRORS, error_responses
 from fusiondesk.service.api.routes.realtime import _check_origin, _refuse
@@ -212,17 +212,32 @@ async def agent_feed(websocket: WebSocket) -> None:
         forwarder = asyncio.create_task(_forward(live, send))
         try:
             while True:
-                frame = json.loads(await websocket.receive_text())
-                kind = frame.get("type") if isinstance(frame, dict) else None
-                if kind == "ping":
-                    await send({"event": "pong"})
-                elif kind == "typing" and isinstance(frame.get("conversation_id"), str):
-                    with contextlib.suppress(Exception):  # typing is a hint, never an error
-                        await runtime.desk.typing(frame["conversation_id"], name)
-        except (WebSocketDisconnect, RuntimeError, ValueError):
+                await _agent_frame(await websocket.receive_text(), runtime, name, send)
+        except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
             forwarder.cancel()
+
+
+async def _agent_frame(text: str, runtime: Runtime, name: str, send: Any) -> None:
+    try:
+        frame = json.loads(text)
+    except ValueError:
+        frame = None
+    kind = frame.get("type") if isinstance(frame, dict) else None
+    if kind == "ping":
+        await send({"event": "pong"})
+    elif (
+        kind == "typing"
+        and isinstance(frame, dict)
+        and isinstance(frame.get("conversation_id"), str)
+    ):
+        with contextlib.suppress(Exception):  # typing is a hint, never an error
+            await runtime.desk.typing(frame["conversation_id"], name)
+    else:
+        await send(
+            error_event("unknown_frame", "Send {'type': 'ping'} or {'type': 'typing', ...}.")
+        )
 
 
 async def _forward(live: asyncio.Queue[dict[str, Any]], send: Any) -> None:

@@ -212,3 +212,7 @@ def test_the_desk_needs_an_agent_key_when_auth_is_on(settings: Settings) -> None
         assert refused.value.status_code == 403
         with app.websocket_connect("/v1/agent/feed?key=agent-key") as feed:
             assert feed.receive_json()["event"] == "queue"
+            feed.send_text("{not json")
+            assert feed.receive_json()["code"] == "unknown_frame"
+            feed.send_json({"type": "ping"})
+            assert feed.receive_json() == {"event": "pong"}
