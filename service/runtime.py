@@ -162,6 +162,19 @@ class Runtime:
             return None
         return vector if config.model_path.resolve() == knowledge.encoder_path.resolve() else None
 
+    async def _keep_media_for_agents(
+        self, conversation_id: str, parts: Sequence[Part], record: Turn
+    ) -> None:
+        """Audio and images of a handed-off conversation, for the agent to play and see; the
+        turn's part says where (``media``). Only then: a bot conversation keeps no bytes."""
+        for index, (part, shown) in enumerate(zip(parts, record.parts, strict=False)):
+            if part.data is None or part.type != shown.get("type"):
+                continue
+            key = f"{record.message_id}.{index}"
+            media_type = part.media_type or "application/octet-stream"
+            await self.store.keep_media(conversation_id, key, media_type, part.data)
+            shown["media"] = key
+
     async def handle(
         self,
         conversation_id: str,
@@ -193,6 +206,8 @@ class Runtime:
                 if reply.handoff:
                     reply = self.desk.handoff_reply(reply)
             record = record_turn(message_id, sequence, parts, understanding, reply, created_at)
+            if state.handed_off or reply.handoff:
+                await self._keep_media_for_agents(conversation_id, parts, record)
             turn = await self.store.append(conversation_id, record)
             if state.handed_off:
                 await self.desk.customer_wrote(conversation_id, record)

@@ -2,8 +2,9 @@
 
 Keys (``fd:`` prefix): ``conv:{id}:meta`` (hash: owner, token hash), ``conv:{id}:turns``
 (list of JSON turns, trimmed to ``max_turns``), ``conv:{id}:count`` (turns ever appended) and
-``conv:{id}:lock``, ``conv:{id}:state`` (hash: version and the JSON state) and the sorted set
-``handed_off`` (conversations waiting for or with an agent). History expires
+``conv:{id}:lock``, ``conv:{id}:state`` (hash: version and the JSON state), the sorted set
+``handed_off`` (conversations waiting for or with an agent) and ``conv:{id}:media:{key}``
+(audio and images kept for the agents). History expires
 ``ttl_seconds`` after the conversation's last write.
 """
 
@@ -166,6 +167,21 @@ class RedisConversationStore:
     async def handed_off(self) -> list[str]:
         raw: list[Any] = await self.redis.zrange(HANDED_OFF_KEY, 0, -1)
         return [_text(item) for item in raw]
+
+    async def keep_media(
+        self, conversation_id: str, key: str, media_type: str, data: bytes
+    ) -> None:
+        media_key = _key(conversation_id, f"media:{key}")
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(media_key, mapping={"type": media_type, "data": data})
+            pipe.expire(media_key, self._ttl)
+            await pipe.execute()
+
+    async def media(self, conversation_id: str, key: str) -> tuple[str, bytes] | None:
+        raw: dict[Any, Any] = await self.redis.hgetall(_key(conversation_id, f"media:{key}"))
+        if not raw:
+            return None
+        return raw[b"type"].decode(), raw[b"data"]
 
     async def close(self) -> None:
         await self.redis.aclose()

@@ -164,6 +164,16 @@ class ConversationStore(Protocol):
         """Ids of the conversations waiting for or with an agent, oldest handoff first."""
         ...
 
+    async def keep_media(
+        self, conversation_id: str, key: str, media_type: str, data: bytes
+    ) -> None:
+        """Keep a customer's audio or image for the agents (handed-off conversations only)."""
+        ...
+
+    async def media(self, conversation_id: str, key: str) -> tuple[str, bytes] | None:
+        """(media type, bytes) kept under ``key``, if any."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -186,6 +196,7 @@ class InMemoryConversationStore:
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiters: dict[str, int] = {}
         self._states: dict[str, ConversationState] = {}
+        self._media: dict[str, dict[str, tuple[str, bytes]]] = {}
 
     async def create(self, conversation_id: str, meta: ConversationMeta) -> bool:
         if conversation_id in self._meta:
@@ -249,7 +260,16 @@ class InMemoryConversationStore:
         waiting = [(s.handed_off_at or 0.0, cid) for cid, s in self._states.items() if s.handed_off]
         return [cid for _, cid in sorted(waiting)]
 
+    async def keep_media(
+        self, conversation_id: str, key: str, media_type: str, data: bytes
+    ) -> None:
+        self._media.setdefault(conversation_id, {})[key] = (media_type, data)
+
+    async def media(self, conversation_id: str, key: str) -> tuple[str, bytes] | None:
+        return self._media.get(conversation_id, {}).get(key)
+
     async def close(self) -> None:
+        self._media.clear()
         self._states.clear()
         self._turns.clear()
         self._meta.clear()
@@ -262,6 +282,7 @@ class InMemoryConversationStore:
             if len(self._turns) > self._max_conversations:
                 oldest, _ = self._turns.popitem(last=False)
                 self._meta.pop(oldest, None)
+                self._media.pop(oldest, None)
                 self._counts.pop(oldest, None)
         else:
             self._turns.move_to_end(conversation_id)

@@ -99,6 +99,11 @@ def test_customer_and_agent_pages_hand_off_and_back(
     entries = agent_page.locator("#entries")
     if channel == "voice":
         expect(entries.locator(".transcript")).to_contain_text("person", ignore_case=True)
+        # The customer's recording plays in the agent's page.
+        agent_page.wait_for_function(
+            "() => { const a = document.querySelector('#entries audio'); "
+            "return a !== null && a.readyState >= 1 && a.duration > 0; }"
+        )
     expect(entries.locator("li.customer .understood").last).to_contain_text("talk_to_human")
 
     agent_page.get_by_role("button", name="Claim").click()

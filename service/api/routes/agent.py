@@ -9,7 +9,7 @@ import contextlib
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, WebSocket
+from fastapi import APIRouter, Path, Request, Response, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from fusiondesk.service.api.agent_schemas import (
@@ -182,6 +182,30 @@ async def resolve(
     await _existing(runtime, conversation_id)
     state = await runtime.desk.resolve(conversation_id, agent_name(request, principal))
     return StateOut.of(conversation_id, state)
+
+
+@router.get(
+    "/conversations/{conversation_id}/media/{key}",
+    summary="A customer's audio or image, kept once the conversation was handed off",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"image/png": {"example": "(bytes)"}, "audio/wav": {"example": "(bytes)"}}
+        },
+        **error_responses(*AUTH_ERRORS, 404, 422),
+    },
+)
+async def media(
+    conversation_id: ConversationId,
+    key: Annotated[str, Path(min_length=1, max_length=MAX_ID_CHARS + 8, pattern=ID_PATTERN)],
+    runtime: RuntimeDep,
+    principal: AgentPrincipal,
+) -> Response:
+    found = await runtime.store.media(conversation_id, key)
+    if found is None:
+        raise ConversationNotFoundError(f"No media {key!r} in conversation {conversation_id!r}.")
+    media_type, data = found
+    return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
 
 
 @router.websocket("/feed")

@@ -64,6 +64,19 @@
     return call("GET", "/v1/agent/queue").then(function (data) { renderQueue(data.conversations); }, problem);
   }
 
+  // A customer's audio or image (kept once handed off), playable or shown in place.
+  function media(part) {
+    if (!part.media) return text("span", "Attachment: " + part.type + " (kept only after a handoff)", "understood");
+    var src = "/v1/agent/conversations/" + encodeURIComponent(state.open) + "/media/" + encodeURIComponent(part.media) +
+      (state.key ? "?key=" + encodeURIComponent(state.key) : "");
+    var node = document.createElement(part.type === "audio" ? "audio" : "img");
+    if (part.type === "audio") { node.controls = true; node.setAttribute("aria-label", "Customer's voice message"); }
+    else node.alt = "Customer's image";
+    node.src = src;
+    node.className = "media";
+    return node;
+  }
+
   var WHO = { customer: "Customer", bot: "Bot", note: "Note" };
 
   function addEntry(entry) {
@@ -79,9 +92,7 @@
     if (entry.text) item.appendChild(text("span", entry.text, "said"));
     if (entry.transcript) item.appendChild(text("span", "Transcript: " + entry.transcript, "understood transcript"));
     if (entry.ocr) item.appendChild(text("span", "Text in image: " + entry.ocr, "understood ocr"));
-    (entry.parts || []).forEach(function (part) {
-      if (part.type !== "text") item.appendChild(text("span", "Attachment: " + part.type, "understood"));
-    });
+    (entry.parts || []).forEach(function (part) { if (part.type !== "text") item.appendChild(media(part)); });
     if (entry.role === "customer" && entry.intent) {
       var ranking = (entry.ranking || []).slice(0, 3).map(function (r) { return r.intent + " " + percent(r.confidence); });
       item.appendChild(text("span", "Understood: " + entry.intent + " " + percent(entry.confidence) +

@@ -4,6 +4,7 @@ hand back, live events both ways, metrics and the inbox page."""
 
 from __future__ import annotations
 
+import base64
 import secrets
 from typing import Any
 
@@ -14,6 +15,7 @@ from starlette.testclient import WebSocketDenialResponse
 from fusiondesk.service.api import create_app
 from fusiondesk.service.api.security import sha256_hex
 from fusiondesk.service.settings import ApiKey, Auth, Settings
+from tests.images import encode, parcel_photo
 
 pytestmark = pytest.mark.integration
 
@@ -216,3 +218,33 @@ def test_the_desk_needs_an_agent_key_when_auth_is_on(settings: Settings) -> None
             assert feed.receive_json()["code"] == "unknown_frame"
             feed.send_json({"type": "ping"})
             assert feed.receive_json() == {"event": "pong"}
+
+
+def test_the_agent_sees_the_customers_image_once_handed_off(client: TestClient) -> None:
+    if "image" not in client.app.state.runtime.registry.part_types:
+        pytest.skip("no plugin for 'image' parts is installed")
+    photo = encode(parcel_photo(), "PNG")
+    image_part = {
+        "type": "image",
+        "data": base64.b64encode(photo).decode(),
+        "media_type": "image/png",
+    }
+    # The demo model reads text only: the photo comes with words.
+    parts = [image_part, {"type": "text", "text": "my parcel arrived broken, see the photo"}]
+    before = "img-" + secrets.token_hex(6)
+    answered = client.post("/v1/messages", json={"conversation_id": before, "parts": parts})
+    assert answered.status_code == 200, answered.text
+    bot_only = client.get(f"/v1/agent/conversations/{before}").json()["turns"][0]
+    assert "media" not in bot_only["parts"][0]  # a bot conversation keeps no bytes
+
+    conversation_id = _handed_off(client)
+    held = client.post("/v1/messages", json={"conversation_id": conversation_id, "parts": parts})
+    assert held.json()["answered_by"] == "held"
+    turns = client.get(f"/v1/agent/conversations/{conversation_id}").json()["turns"]
+    customer = [t for t in turns if t["role"] == "customer"][-1]  # then the acknowledgement
+    key = customer["parts"][0]["media"]
+    kept = client.get(f"/v1/agent/conversations/{conversation_id}/media/{key}")
+    assert kept.status_code == 200
+    assert (kept.headers["content-type"], kept.content) == ("image/png", photo)
+    missing = client.get(f"/v1/agent/conversations/{conversation_id}/media/{key}x")
+    assert missing.status_code == 404

@@ -4,7 +4,9 @@ process loses nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import secrets
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,13 +14,21 @@ from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 from websockets.sync.client import ClientConnection, connect
 
+from fusiondesk.service.conversations.redis_store import RedisConversationStore
+from fusiondesk.service.conversations.store import ConversationState
+from fusiondesk.service.handoff.desk import HandoffConflictError, HandoffDesk
+from fusiondesk.service.handoff.events import EventBus
+from fusiondesk.service.settings import Settings
+from fusiondesk.service.understanding.fusion import Prediction
 from tests.integration.service.conversations.test_redis_conversations import ApiPair
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 TIMEOUT_S = 30
+PREDICTION = Prediction("talk_to_human", 0.9, [], False)
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +123,32 @@ def test_customer_on_one_process_agent_on_the_other(apis: ApiPair) -> None:
         assert news["entries"][0]["text"] == "thanks, any news?"
         _agent(agent_api.url, conversation_id, "reply", "alice", text="It ships today")
         assert _next(customer, "agent_message")["entries"][0]["text"] == "It ships today"
+
+
+def test_concurrent_claims_through_two_redis_clients_have_one_winner(redis_url: str) -> None:
+    """The Lua compare-and-set: ten claims at once from two 'processes', one wins."""
+
+    async def run() -> None:
+        stores = [RedisConversationStore(Redis.from_url(redis_url)) for _ in range(2)]
+        desks = [HandoffDesk(store, EventBus(), Settings()) for store in stores]
+        conversation_id = "claim-race-" + secrets.token_hex(4)
+        try:
+            await desks[0].hand_off(conversation_id, "requested", PREDICTION)
+            assert conversation_id in await stores[1].handed_off()
+            outcomes = await asyncio.gather(
+                *(desks[n % 2].claim(conversation_id, f"agent{n}") for n in range(10)),
+                return_exceptions=True,
+            )
+            winners = [o for o in outcomes if isinstance(o, ConversationState)]
+            assert len(winners) == 1, outcomes
+            assert all(isinstance(o, HandoffConflictError) for o in outcomes if o not in winners)
+            stored = await stores[1].state(conversation_id)
+            assert (stored.state, stored.agent) == ("agent", winners[0].agent)
+            await desks[1].resolve(conversation_id, stored.agent or "")
+            assert conversation_id not in await stores[0].handed_off()
+        finally:
+            for desk, store in zip(desks, stores, strict=True):
+                await desk.close()
+                await store.close()
+
+    asyncio.run(run())
