@@ -5,6 +5,7 @@ hand back, live events both ways, metrics and the inbox page."""
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 from typing import Any
 
@@ -248,3 +249,31 @@ def test_the_agent_sees_the_customers_image_once_handed_off(client: TestClient) 
     assert (kept.headers["content-type"], kept.content) == ("image/png", photo)
     missing = client.get(f"/v1/agent/conversations/{conversation_id}/media/{key}x")
     assert missing.status_code == 404
+
+
+def test_without_a_websocket_the_customer_follows_the_agent_by_sse(client: TestClient) -> None:
+    created = client.post("/v1/conversations").json()
+    conversation_id, token = created["conversation_id"], created["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    client.post(
+        f"/v1/conversations/{conversation_id}/messages",
+        headers=headers,
+        json={"parts": [{"type": "text", "text": ASK_FOR_PERSON}]},
+    )
+    assert client.get(f"/v1/conversations/{conversation_id}/events").status_code == 404
+    events: list[dict[str, Any]] = []
+    with client.stream(
+        "GET", f"/v1/conversations/{conversation_id}/events", headers=headers
+    ) as stream:
+        lines = stream.iter_lines()
+        assert next(lines) == ": following"  # subscribed: what follows reaches it
+        _post(client, conversation_id, "claim", "alice")
+        _post(client, conversation_id, "notes", "alice", text="never shown to the customer")
+        _post(client, conversation_id, "reply", "alice", text="Alice here")
+        for line in lines:
+            if line.startswith("data: "):
+                events.append(json.loads(line.removeprefix("data: ")))
+                if events[-1]["event"] == "agent_message":
+                    break
+    assert [e["event"] for e in events] == ["agent_joined", "agent_message"]
+    assert events[1]["entries"][0]["text"] == "Alice here"
