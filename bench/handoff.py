@@ -236,6 +236,8 @@ def main() -> None:
         else:
             customers_url = agents_url = stack.enter_context(running_server(env, timeout_s=600))
             where = "1 embedded API process, memory store"
+        # Warm-up, not counted: the first messages take the lazy paths (as bench/load.py does).
+        asyncio.run(run(customers_url, agents_url, 2, 1, 3, 0))
         started = time.perf_counter()
         tally = asyncio.run(
             run(

@@ -194,18 +194,23 @@ class HandoffDesk:
         state = await self.store.state(conversation_id)
         _check_holder(state, agent, "reply")
         turn = await self._append(conversation_id, "agent", agent, text)
+        # Sent as soon as it is stored; the state's bookkeeping follows, off the customer's path.
+        event = {"event": "agent_message", "conversation_id": conversation_id}
+        await self._publish_both(conversation_id, {**event, "turn": turn.to_dict()})
         now = time.time()
+        waited: list[float] = []
 
         def record_reply(current: ConversationState) -> ConversationState:
+            # Read in the compare-and-set: two first replies at once count once.
+            waited.clear()
+            if current.first_agent_reply_at is None and current.handed_off_at is not None:
+                waited.append(max(0.0, now - current.handed_off_at))
             first = current.first_agent_reply_at or now
             return replace(current, updated_at=now, first_agent_reply_at=first)
 
-        before = await self.store.state(conversation_id)
         await self._change(conversation_id, record_reply)
-        if before.first_agent_reply_at is None and before.handed_off_at is not None:
-            FIRST_AGENT_REPLY.observe(max(0.0, now - before.handed_off_at))
-        event = {"event": "agent_message", "conversation_id": conversation_id}
-        await self._publish_both(conversation_id, {**event, "turn": turn.to_dict()})
+        for seconds in waited:
+            FIRST_AGENT_REPLY.observe(seconds)
         return turn
 
     async def note(self, conversation_id: str, agent: str, text: str) -> Turn:
