@@ -283,6 +283,7 @@ class InMemoryConversationStore:
                 oldest, _ = self._turns.popitem(last=False)
                 self._meta.pop(oldest, None)
                 self._media.pop(oldest, None)
+                self._states.pop(oldest, None)
                 self._counts.pop(oldest, None)
         else:
             self._turns.move_to_end(conversation_id)

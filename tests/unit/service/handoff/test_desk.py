@@ -153,3 +153,17 @@ def test_sweep_reminds_once_then_resolves_the_inactive() -> None:
         assert (await desk.store.state("c1")).state == "resolved"
 
     asyncio.run(run())
+
+
+def test_an_evicted_conversation_leaves_no_state_or_media_behind() -> None:
+    async def run() -> None:
+        store = InMemoryConversationStore(max_conversations=1)
+        await store.create("c1", ConversationMeta(1.0))
+        await store.swap_state("c1", 0, ConversationState("waiting", version=1))
+        await store.keep_media("c1", "m1.0", "image/png", b"png")
+        await store.create("c2", ConversationMeta(2.0))  # pushes c1 out
+        assert await store.state("c1") == ConversationState()
+        assert await store.handed_off() == []
+        assert await store.media("c1", "m1.0") is None
+
+    asyncio.run(run())
