@@ -70,8 +70,9 @@ widget: setup ## Write the chat widget's one script to build/widget.js (to host 
 
 # The tests save their screenshots in a temporary folder; this is the one run that may rewrite
 # the tracked images, on purpose, after a change to the widget's look.
-screenshots: setup ## Regenerate the README's widget screenshots in docs/img
+screenshots: setup ## Regenerate the README's widget and handoff screenshots in docs/img
 	$(PY) -m pytest tests/browser/test_widget.py -k screenshots --screenshots-dir docs/img
+	$(PY) -m pytest tests/browser/test_handoff_pages.py -k typed --screenshots-dir docs/img
 
 clean: ## Remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -36,6 +36,26 @@ RATE_LIMITED = Counter(
     "fusiondesk_rate_limited_total", "Requests refused by a rate limit.", ["scope"]
 )
 WEBSOCKETS = Gauge("fusiondesk_websocket_connections", "Open chat WebSocket connections.")
+HANDOFFS_BY_REASON = Counter(
+    "fusiondesk_handoffs_by_reason_total",
+    "Conversations moved to the agents' queue, by reason (requested, repeated_failure).",
+    ["reason"],
+)
+HANDOFF_QUEUE = Gauge(
+    "fusiondesk_handoff_queue_length",
+    "Handed-off conversations by state (waiting, agent), as of the last look at the queue.",
+    ["state"],
+)
+FIRST_AGENT_REPLY = Histogram(
+    "fusiondesk_handoff_first_agent_reply_seconds",
+    "Time from a handoff to the first agent reply.",
+    buckets=(5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200),
+)
+RESOLVED = Counter(
+    "fusiondesk_conversations_resolved_total",
+    "Conversations resolved: by an agent, by the bot (handed back), or by the inactivity timeout.",
+    ["by"],
+)
 
 
 def record_message(channel: str, intent: str, *, out_of_scope: bool, handoff: bool) -> None:

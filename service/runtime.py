@@ -8,6 +8,8 @@ the plugins and the executor is ``understanding.wiring``'s job and recording a t
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +22,8 @@ from fusiondesk.plugins.text import TEXT_SLOT, TextConfig
 from fusiondesk.service.conversations import build_store
 from fusiondesk.service.conversations.store import ConversationStore, Turn
 from fusiondesk.service.conversations.turns import message_text, record_turn
+from fusiondesk.service.handoff.desk import HandoffDesk
+from fusiondesk.service.handoff.events import EventBus, build_bus
 from fusiondesk.service.ids import new_message_id
 from fusiondesk.service.replies.responder import ReplyRequest, Responder
 from fusiondesk.service.replies.templates import Reply
@@ -60,15 +64,21 @@ class Runtime:
         registry: PluginRegistry,
         executor: Executor,
         store: ConversationStore,
+        bus: EventBus | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.models = ModelServer(settings, registry, executor)
+        self.bus = bus or EventBus()
+        """Live handoff events (Redis pub/sub across API processes with the Redis store)."""
+        self.desk = HandoffDesk(store, self.bus, settings)
+        self._policies: asyncio.Task[None] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
         registry = build_model_registry(settings, settings.resolved_model_dir)
-        return cls(settings, registry, build_executor(settings, registry), build_store(settings))
+        executor = build_executor(settings, registry)
+        return cls(settings, registry, executor, build_store(settings), build_bus(settings))
 
     # The served model's parts, read through the runtime by the API, the CLI and the tests;
     # a reload replaces them, so they are looked up on each use.
@@ -101,12 +111,21 @@ class Runtime:
         return self.models.load_error
 
     async def start(self) -> None:
+        await self.bus.start()
+        if self._policies is None:
+            self._policies = asyncio.create_task(self.desk.run_policies())
         await self.models.start()
 
     async def reload_model(self, model_dir: Path) -> IntentClassifier:
         return await self.models.reload_model(model_dir)
 
     async def close(self) -> None:
+        if self._policies is not None:
+            self._policies.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._policies
+        await self.desk.close()
+        await self.bus.close()
         await self.models.close()
         await self.store.close()
 
@@ -143,6 +162,19 @@ class Runtime:
             return None
         return vector if config.model_path.resolve() == knowledge.encoder_path.resolve() else None
 
+    async def _keep_media_for_agents(
+        self, conversation_id: str, parts: Sequence[Part], record: Turn
+    ) -> None:
+        """Audio and images of a handed-off conversation, for the agent to play and see; the
+        turn's part says where (``media``). Only then: a bot conversation keeps no bytes."""
+        for index, (part, shown) in enumerate(zip(parts, record.parts, strict=False)):
+            if part.data is None or part.type != shown.get("type"):
+                continue
+            key = f"{record.message_id}.{index}"
+            media_type = part.media_type or "application/octet-stream"
+            await self.store.keep_media(conversation_id, key, media_type, part.data)
+            shown["media"] = key
+
     async def handle(
         self,
         conversation_id: str,
@@ -152,7 +184,8 @@ class Runtime:
         on_understood: OnUnderstood | None = None,
     ) -> HandledMessage:
         """Understand a message and reply, one message of a conversation at a time (across
-        API processes with the Redis store), so each reply sees every earlier turn."""
+        API processes with the Redis store), so each reply sees every earlier turn. While a
+        person has the conversation the bot only stores it (``held``) for the agents."""
         message_id = message_id or new_message_id()
         async with self.store.lock(conversation_id):
             created_at = time.time()
@@ -160,14 +193,25 @@ class Runtime:
             if on_understood is not None:
                 await on_understood(understanding)
             sequence = await self.store.count(conversation_id) + 1
-            history = await self.store.turns(
-                conversation_id, last=self.settings.responder.context_turns
-            )
-            reply = await self.responder.respond(
-                self.reply_request(conversation_id, parts, understanding, history, sequence - 1)
-            )
-            turn = await self.store.append(
-                conversation_id,
-                record_turn(message_id, sequence, parts, understanding, reply, created_at),
-            )
+            state = await self.store.state(conversation_id)
+            if state.handed_off:
+                reply = await self.desk.held_reply(conversation_id, state)
+            else:
+                history = await self.store.turns(
+                    conversation_id, last=self.settings.responder.context_turns
+                )
+                reply = await self.responder.respond(
+                    self.reply_request(conversation_id, parts, understanding, history, sequence - 1)
+                )
+                if reply.handoff:
+                    reply = self.desk.handoff_reply(reply)
+            record = record_turn(message_id, sequence, parts, understanding, reply, created_at)
+            if state.handed_off or reply.handoff:
+                await self._keep_media_for_agents(conversation_id, parts, record)
+            turn = await self.store.append(conversation_id, record)
+            if state.handed_off:
+                await self.desk.customer_wrote(conversation_id, record)
+            elif reply.handoff:
+                reason = reply.handoff_reason or "requested"
+                await self.desk.hand_off(conversation_id, reason, understanding.prediction)
         return HandledMessage(conversation_id, message_id, understanding, reply, turn)

@@ -6,6 +6,7 @@ Nested values use ``__``: ``FUSIONDESK_LIMITS__MAX_PARTS=4``,
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -79,12 +80,53 @@ class ResponderSettings(BaseModel):
     webhook_timeout_s: float = Field(default=5.0, gt=0)
 
 
+class BusinessHours(BaseModel):
+    """When people answer handed-off conversations; outside them the customer is told so."""
+
+    days: list[int] = Field(
+        default=[0, 1, 2, 3, 4], description="Open weekdays, Monday = 0 ... Sunday = 6."
+    )
+    opens: time = Field(default=time(9, 0), description="Opening time, HH:MM.")
+    closes: time = Field(default=time(17, 0), description="Closing time, HH:MM.")
+    timezone: str = Field(default="UTC", description="IANA time zone of the hours.")
+
+
+class HandoffSettings(BaseModel):
+    """Human handoff: acknowledgement, business hours, reminders and auto-resolve."""
+
+    acknowledgement: str | None = Field(
+        default="Thanks, a colleague has your message and will reply here shortly.",
+        description="Sent once to a customer who writes while waiting for an agent; none: silent.",
+    )
+    business_hours: BusinessHours | None = Field(
+        default=None, description="None: people answer at any hour."
+    )
+    out_of_hours_reply: str = Field(
+        default="Our team is away right now; a colleague will answer here when we open.",
+        description="Replaces the handoff reply outside business hours (still handed off).",
+    )
+    reminder_after_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="A conversation waiting this long without an agent sends a `handoff_reminder` "
+        "event to the handoff webhook (once).",
+    )
+    auto_resolve_after_seconds: float = Field(
+        default=4 * 3600.0,
+        gt=0,
+        description="A handed-off conversation inactive this long is resolved.",
+    )
+    sweep_seconds: float = Field(
+        default=5.0, gt=0, description="How often reminders and auto-resolve are checked."
+    )
+
+
 class ApiKey(BaseModel):
     """One API key, stored as the sha256 of the key (``fusiondesk keys new`` prints both)."""
 
     name: str = Field(min_length=1, max_length=64, description="Shown in logs and metrics.")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Hex sha256 of the key.")
-    scopes: list[Literal["chat", "admin"]] = Field(default=["chat"], min_length=1)
+    scopes: list[Literal["chat", "admin", "agent"]] = Field(default=["chat"], min_length=1)
     public: bool = Field(
         default=False,
         description="A widget key shipped to browsers: chat only, on conversations it created.",
@@ -230,6 +272,7 @@ class Settings(BaseSettings):
     auth: Auth = Field(default_factory=Auth)
     rate_limits: RateLimits = Field(default_factory=RateLimits)
     conversations: ConversationSettings = Field(default_factory=ConversationSettings)
+    handoff: HandoffSettings = Field(default_factory=HandoffSettings)
     cors_origins: list[str] = Field(
         default_factory=list,
         description="Browser origins allowed to call the API (JSON list); '*' allows any.",

@@ -15,6 +15,8 @@ from fusiondesk.service.api.middleware import BodySizeLimit, RequestContext
 from fusiondesk.service.api.ratelimit import build_rate_limiter
 from fusiondesk.service.api.routes import (
     admin,
+    agent,
+    agent_page,
     conversations,
     docs,
     health,
@@ -81,6 +83,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(widget.router)
     app.include_router(operations.router)
     app.include_router(docs.router)
+    app.include_router(agent.router)
+    app.include_router(agent_page.router)
     return app
 
 

@@ -1,7 +1,8 @@
 """One customer message through the service, as a sequence of events (WebSocket and SSE).
 
 ``received`` → ``transcript`` (per voice part) → ``typing`` → ``reply`` → ``handoff`` (when
-the reply hands over), or ``error`` at any point after ``received``.
+the reply hands over), or ``error`` at any point after ``received``. While a person has the
+conversation, ``held`` replaces ``reply`` (unless the bot acknowledges the message once).
 """
 
 from __future__ import annotations
@@ -110,6 +111,10 @@ async def converse(
         out_of_scope=prediction.out_of_scope,
         handoff=handled.reply.handoff,
     )
+    if handled.reply.answered_by == "held" and not handled.reply.text:
+        # A person has the conversation: the message is stored and shown to the agents.
+        await emit({"event": "held", "message_id": message_id})
+        return
     await emit(reply_event(handled))
     if handled.reply.handoff:
         await emit({"event": "handoff", "message_id": message_id})

@@ -60,7 +60,7 @@ class TurnOut(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     message_id: str
-    role: Literal["customer", "bot"]
+    role: Literal["customer", "bot", "agent", "note"]
     text: str | None = None
     sequence: int = Field(description="1-based number of the exchange in the conversation.")
     created_at: float
@@ -75,6 +75,8 @@ class TurnOut(BaseModel):
     reply: str | None = None
     quick_replies: list[str] | None = None
     handoff: bool | None = None
+    agent: str | None = Field(default=None, description="The agent who wrote it (agent, note).")
+    ranking: list[dict[str, Any]] | None = None
 
 
 class ConversationOut(BaseModel):
@@ -118,10 +120,16 @@ class ConversationOut(BaseModel):
     turns: list[TurnOut]
 
 
-def turns_out(turns: list[Turn]) -> list[dict[str, Any]]:
-    """The stored turns as the API shows them: a customer entry and a bot entry per turn."""
+def turns_out(turns: list[Turn], *, notes: bool = False) -> list[dict[str, Any]]:
+    """The stored turns as the API shows them: a customer entry and a bot entry per exchange
+    (no bot entry while a person had the conversation and the bot stayed silent), an agent
+    entry per agent reply, and with ``notes`` (the agents' view) the internal notes."""
     shown: list[dict[str, Any]] = []
     for turn in turns:
+        if turn.kind in ("agent", "note"):
+            if turn.kind == "agent" or notes:
+                shown.append(_agent_entry(turn))
+            continue
         customer = TurnOut(
             message_id=turn.message_id,
             role="customer",
@@ -136,7 +144,11 @@ def turns_out(turns: list[Turn]) -> list[dict[str, Any]]:
             confidence=turn.confidence,
             out_of_scope=turn.out_of_scope,
             timings_ms=turn.timings_ms,
+            ranking=turn.ranking if notes and turn.ranking else None,
         )
+        if turn.answered_by == "held" and not turn.reply:
+            shown.append(customer.model_dump(exclude_none=True))
+            continue
         bot = TurnOut(
             message_id=turn.message_id,
             role="bot",
@@ -149,6 +161,19 @@ def turns_out(turns: list[Turn]) -> list[dict[str, Any]]:
         )
         shown += [customer.model_dump(exclude_none=True), bot.model_dump(exclude_none=True)]
     return shown
+
+
+def _agent_entry(turn: Turn) -> dict[str, Any]:
+    role: Literal["agent", "note"] = "agent" if turn.kind == "agent" else "note"
+    entry = TurnOut(
+        message_id=turn.message_id,
+        role=role,
+        text=turn.reply,
+        sequence=turn.sequence,
+        created_at=turn.created_at,
+        agent=turn.agent,
+    )
+    return entry.model_dump(exclude_none=True)
 
 
 def reply_event(handled: HandledMessage) -> dict[str, Any]:
@@ -164,6 +189,19 @@ def reply_event(handled: HandledMessage) -> dict[str, Any]:
         "handoff": handled.reply.handoff,
         "chunk": False,
     }
+
+
+def live_event(event: dict[str, Any], *, notes: bool) -> dict[str, Any] | None:
+    """A handoff bus event as a socket sends it: its stored turn shown as ``entries`` (as in
+    the history); None for a note on a customer's socket."""
+    raw = event.get("turn")
+    if not isinstance(raw, dict):
+        return event
+    entries = turns_out([Turn.from_dict(raw)], notes=notes)
+    if not entries:
+        return None
+    shown = {key: value for key, value in event.items() if key != "turn"}
+    return {**shown, "entries": entries}
 
 
 def error_event(code: str, message: str, message_id: str | None = None) -> dict[str, Any]:

@@ -14,6 +14,11 @@ _ERRORS: dict[int, tuple[str, str, str]] = {
         "This API key lacks the 'admin' scope.",
     ),
     404: ("No such conversation, or not yours", "not_found", "No conversation 'c1'."),
+    409: (
+        "The conversation's handoff state forbids the change",
+        "handoff_conflict",
+        "Cannot claim: 'alice' has this conversation.",
+    ),
     413: (
         "Body, part or media over a size limit",
         "body_too_large",

@@ -2,8 +2,9 @@
 
 * API keys come as ``X-API-Key`` (or ``?key=`` on WebSocket/SSE URLs, which browsers cannot
   give headers) and are compared by their sha256, the only form settings hold.
-* Scopes: ``chat`` (send messages, read one's own conversations) and ``admin`` (everything,
-  including ``/v1/admin/*``). A *public* key (the chat widget's) may only chat on
+* Scopes: ``chat`` (send messages, read one's own conversations), ``agent`` (the agents'
+  desk, ``/v1/agent/*``: read and answer handed-off conversations) and ``admin``
+  (``/v1/admin/*``, and the desk too). A *public* key (the chat widget's) may only chat on
   conversations it created.
 * A conversation made by ``POST /v1/conversations`` has a token; reading or chatting on it
   needs that token (``Authorization: Bearer``, or ``?token=``) or an admin key. Anything else
@@ -39,7 +40,7 @@ from fusiondesk.service.observability import RATE_LIMITED
 from fusiondesk.service.runtime import Runtime
 from fusiondesk.service.settings import ApiKey
 
-CHAT, ADMIN = "chat", "admin"
+CHAT, ADMIN, AGENT = "chat", "admin", "agent"
 
 
 def sha256_hex(secret: str) -> str:
@@ -52,7 +53,7 @@ class Principal:
 
     ip: str
     key_name: str | None = None
-    scopes: frozenset[str] = frozenset({CHAT, ADMIN})
+    scopes: frozenset[str] = frozenset({CHAT, ADMIN, AGENT})
     public: bool = False
 
     @property
@@ -123,7 +124,26 @@ async def require_admin(request: Request) -> Principal:
     return await _with_scope(request, ADMIN)
 
 
+async def require_agent(request: Request) -> Principal:
+    """Dependency of every ``/v1/agent/*`` route: an ``agent`` key (or an ``admin`` one)."""
+    principal = await authenticate(request)
+    if AGENT not in principal.scopes and ADMIN not in principal.scopes:
+        raise ForbiddenError("This API key lacks the 'agent' scope.")
+    return principal
+
+
+def agent_name(connection: HTTPConnection, principal: Principal) -> str:
+    """Who an agent is: its key's name; with auth off (no key), ``X-Agent-Name`` or
+    ``?agent=``, else ``agent``. A key's holder cannot speak as another agent."""
+    if principal.key_name is not None:
+        return principal.key_name
+    named = connection.headers.get("x-agent-name") or connection.query_params.get("agent")
+    name = (named or "agent").strip()[:64]
+    return name or "agent"
+
+
 ChatPrincipal = Annotated[Principal, Depends(require_chat)]
+AgentPrincipal = Annotated[Principal, Depends(require_agent)]
 AdminPrincipal = Annotated[Principal, Depends(require_admin)]
 
 

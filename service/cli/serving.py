@@ -53,7 +53,11 @@ def keys() -> None:
 @keys.command("new")
 @click.option("--name", required=True, help="Shown in logs and metrics.")
 @click.option(
-    "--scope", "scopes", multiple=True, type=click.Choice(["chat", "admin"]), default=["chat"]
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(["chat", "admin", "agent"]),
+    default=["chat"],
 )
 @click.option("--public", is_flag=True, help="A chat widget key, limited to its conversations.")
 def new_key(name: str, scopes: tuple[str, ...], public: bool) -> None:

@@ -2,7 +2,9 @@
 
 Keys (``fd:`` prefix): ``conv:{id}:meta`` (hash: owner, token hash), ``conv:{id}:turns``
 (list of JSON turns, trimmed to ``max_turns``), ``conv:{id}:count`` (turns ever appended) and
-``conv:{id}:lock``. History expires
+``conv:{id}:lock``, ``conv:{id}:state`` (hash: version and the JSON state), the sorted set
+``handed_off`` (conversations waiting for or with an agent) and ``conv:{id}:media:{key}``
+(audio and images kept for the agents). History expires
 ``ttl_seconds`` after the conversation's last write.
 """
 
@@ -16,7 +18,12 @@ import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from fusiondesk.service.conversations.store import ConversationBusyError, ConversationMeta, Turn
+from fusiondesk.service.conversations.store import (
+    ConversationBusyError,
+    ConversationMeta,
+    ConversationState,
+    Turn,
+)
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -38,6 +45,21 @@ redis.call('hset', KEYS[1], unpack(ARGV, 2))
 redis.call('expire', KEYS[1], ARGV[1])
 return 1
 """
+
+
+# Compare-and-set of a conversation's state (hash: version, json) and its place in the index of
+# handed-off conversations (sorted set by handoff time), in one step.
+_SWAP_STATE = """
+local version = tonumber(redis.call('hget', KEYS[1], 'version') or '0')
+if version ~= tonumber(ARGV[1]) then return 0 end
+redis.call('hset', KEYS[1], 'version', ARGV[2], 'json', ARGV[3])
+redis.call('expire', KEYS[1], ARGV[4])
+if ARGV[5] == '1' then redis.call('zadd', KEYS[2], ARGV[6], ARGV[7])
+else redis.call('zrem', KEYS[2], ARGV[7]) end
+return 1
+"""
+
+HANDED_OFF_KEY = f"{PREFIX}handed_off"
 
 
 def _text(value: bytes | str) -> str:
@@ -119,6 +141,47 @@ class RedisConversationStore:
             yield
         finally:
             await self.redis.eval(_RELEASE, 1, key, holder)
+
+    async def state(self, conversation_id: str) -> ConversationState:
+        raw = await self.redis.hget(_key(conversation_id, "state"), "json")
+        return ConversationState() if raw is None else ConversationState.from_dict(json.loads(raw))
+
+    async def swap_state(
+        self, conversation_id: str, expected_version: int, new: ConversationState
+    ) -> bool:
+        swapped = await self.redis.eval(
+            _SWAP_STATE,
+            2,
+            _key(conversation_id, "state"),
+            HANDED_OFF_KEY,
+            expected_version,
+            new.version,
+            json.dumps(new.to_dict()),
+            self._ttl,
+            "1" if new.handed_off else "0",
+            new.handed_off_at or 0.0,
+            conversation_id,
+        )
+        return bool(swapped)
+
+    async def handed_off(self) -> list[str]:
+        raw: list[Any] = await self.redis.zrange(HANDED_OFF_KEY, 0, -1)
+        return [_text(item) for item in raw]
+
+    async def keep_media(
+        self, conversation_id: str, key: str, media_type: str, data: bytes
+    ) -> None:
+        media_key = _key(conversation_id, f"media:{key}")
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(media_key, mapping={"type": media_type, "data": data})
+            pipe.expire(media_key, self._ttl)
+            await pipe.execute()
+
+    async def media(self, conversation_id: str, key: str) -> tuple[str, bytes] | None:
+        raw: dict[Any, Any] = await self.redis.hgetall(_key(conversation_id, f"media:{key}"))
+        if not raw:
+            return None
+        return raw[b"type"].decode(), raw[b"data"]
 
     async def close(self) -> None:
         await self.redis.aclose()

@@ -52,6 +52,14 @@ class Turn:
     handoff: bool = False
     """The conversation was flagged for a human at this turn."""
     replied_at: float | None = None
+    kind: str = "exchange"
+    """``exchange`` (a customer message and the bot's answer, empty while a person has the
+    conversation), ``agent`` (an agent's reply, in ``reply``) or ``note`` (an agent's internal
+    note, never shown to the customer)."""
+    agent: str | None = None
+    """The agent who wrote an ``agent`` or ``note`` entry."""
+    ranking: list[dict[str, Any]] = field(default_factory=list)
+    """The model's intent ranking of the customer's message (what an agent reads)."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -82,6 +90,42 @@ class ConversationMeta:
         )
 
 
+HANDED_OFF = ("waiting", "agent")
+"""States in which a person, not the bot, answers the conversation."""
+
+
+@dataclass(frozen=True)
+class ConversationState:
+    """Who answers a conversation: ``bot``, ``waiting`` (handed off), ``agent`` (claimed by
+    ``agent``) or ``resolved``. ``version`` counts its changes: a change is written only if
+    the version is still the one it was made from (compare-and-set)."""
+
+    state: str = "bot"
+    version: int = 0
+    agent: str | None = None
+    reason: str | None = None
+    intent: str | None = None
+    confidence: float | None = None
+    handed_off_at: float | None = None
+    updated_at: float | None = None
+    """Last activity (a message, a claim, a reply): what auto-resolve measures."""
+    acknowledged: bool = False
+    reminded: bool = False
+    first_agent_reply_at: float | None = None
+
+    @property
+    def handed_off(self) -> bool:
+        return self.state in HANDED_OFF
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ConversationState:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+
 class ConversationStore(Protocol):
     async def create(self, conversation_id: str, meta: ConversationMeta) -> bool:
         """Record a conversation's owner unless it exists; True if this call created it."""
@@ -105,6 +149,31 @@ class ConversationStore(Protocol):
         """Held while one message of the conversation is handled."""
         ...
 
+    async def state(self, conversation_id: str) -> ConversationState:
+        """Who answers the conversation (``bot`` for one never handed off)."""
+        ...
+
+    async def swap_state(
+        self, conversation_id: str, expected_version: int, new: ConversationState
+    ) -> bool:
+        """Write ``new`` only if the stored version is still ``expected_version`` (one atomic
+        step across API processes); False if another change came first."""
+        ...
+
+    async def handed_off(self) -> list[str]:
+        """Ids of the conversations waiting for or with an agent, oldest handoff first."""
+        ...
+
+    async def keep_media(
+        self, conversation_id: str, key: str, media_type: str, data: bytes
+    ) -> None:
+        """Keep a customer's audio or image for the agents (handed-off conversations only)."""
+        ...
+
+    async def media(self, conversation_id: str, key: str) -> tuple[str, bytes] | None:
+        """(media type, bytes) kept under ``key``, if any."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -126,6 +195,8 @@ class InMemoryConversationStore:
         self._counts: dict[str, int] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiters: dict[str, int] = {}
+        self._states: dict[str, ConversationState] = {}
+        self._media: dict[str, dict[str, tuple[str, bytes]]] = {}
 
     async def create(self, conversation_id: str, meta: ConversationMeta) -> bool:
         if conversation_id in self._meta:
@@ -172,7 +243,34 @@ class InMemoryConversationStore:
             if not self._waiters[conversation_id]:
                 del self._waiters[conversation_id], self._locks[conversation_id]
 
+    async def state(self, conversation_id: str) -> ConversationState:
+        return self._states.get(conversation_id, ConversationState())
+
+    async def swap_state(
+        self, conversation_id: str, expected_version: int, new: ConversationState
+    ) -> bool:
+        # No await between the check and the write: atomic on the event loop, as the lock
+        # would make it, without making every reader wait.
+        if self._states.get(conversation_id, ConversationState()).version != expected_version:
+            return False
+        self._states[conversation_id] = new
+        return True
+
+    async def handed_off(self) -> list[str]:
+        waiting = [(s.handed_off_at or 0.0, cid) for cid, s in self._states.items() if s.handed_off]
+        return [cid for _, cid in sorted(waiting)]
+
+    async def keep_media(
+        self, conversation_id: str, key: str, media_type: str, data: bytes
+    ) -> None:
+        self._media.setdefault(conversation_id, {})[key] = (media_type, data)
+
+    async def media(self, conversation_id: str, key: str) -> tuple[str, bytes] | None:
+        return self._media.get(conversation_id, {}).get(key)
+
     async def close(self) -> None:
+        self._media.clear()
+        self._states.clear()
         self._turns.clear()
         self._meta.clear()
         self._counts.clear()
@@ -184,6 +282,8 @@ class InMemoryConversationStore:
             if len(self._turns) > self._max_conversations:
                 oldest, _ = self._turns.popitem(last=False)
                 self._meta.pop(oldest, None)
+                self._media.pop(oldest, None)
+                self._states.pop(oldest, None)
                 self._counts.pop(oldest, None)
         else:
             self._turns.move_to_end(conversation_id)

@@ -66,6 +66,7 @@ def record_turn(
         intent=prediction.intent,
         confidence=prediction.confidence,
         out_of_scope=prediction.out_of_scope,
+        ranking=[{"intent": r.intent, "confidence": r.confidence} for r in prediction.ranking],
         reply=reply.text,
         quick_replies=list(reply.quick_replies),
         handoff=reply.handoff,

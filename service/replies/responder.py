@@ -149,9 +149,10 @@ class Responder:
     def _hand_off(self, request: ReplyRequest, reply: Reply, *, reason: str) -> Reply:
         logger.info("conversation handed off (%s)", reason)
         if self.settings.handoff_webhook_url is not None:
-            event = _event("handoff", request, reply, reason=reason)
+            # The runtime moves a conversation whose reply hands off to "waiting".
+            event = _event("handoff", request, reply, reason=reason, state="waiting")
             self.notifier.send(self.settings.handoff_webhook_url, event)
-        return reply
+        return replace(reply, handoff_reason=reason)
 
 
 def consecutive_failures(history: Sequence[Turn]) -> int:

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     # Types only: ``domain`` re-exports this module's names for older import paths.
     from fusiondesk.service.replies.domain import Domain, IntentResponse
 
-AnsweredBy = Literal["template", "knowledge", "fallback", "handoff"]
+AnsweredBy = Literal["template", "knowledge", "fallback", "handoff", "held"]
+"""``held``: a person has the conversation; the bot only stores the message (or acknowledges it)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class Reply:
     sources: list[Source] = field(default_factory=list)
     entities: dict[str, str] = field(default_factory=dict)
     """The entities found in the message (webhook events carry them as ``slots``)."""
+    handoff_reason: str | None = None
+    """Why the reply hands the conversation over: ``requested`` or ``repeated_failure``."""
 
 
 class TemplateResponder:

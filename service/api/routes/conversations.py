@@ -18,6 +18,7 @@ from fusiondesk.service.api.conversation_schemas import (
     ConversationCreated,
     ConversationOut,
     TurnOut,
+    live_event,
     turns_out,
 )
 from fusiondesk.service.api.deps import RuntimeDep
@@ -29,7 +30,9 @@ from fusiondesk.service.api.security import (
     sha256_hex,
 )
 from fusiondesk.service.conversations.store import ConversationMeta
+from fusiondesk.service.handoff.events import conversation_channel
 from fusiondesk.service.ids import ID_PATTERN, MAX_ID_CHARS, new_message_id
+from fusiondesk.service.runtime import Runtime
 
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 
@@ -132,3 +135,56 @@ async def send_message_sse(
 async def _event_stream(events: asyncio.Queue[dict[str, Any] | None]) -> AsyncIterator[str]:
     while (event := await events.get()) is not None:
         yield f"event: {event['event']}\ndata: {json.dumps(event)}\n\n"
+
+
+KEEPALIVE_SECONDS = 15.0
+"""A comment line this often keeps proxies from closing an idle event stream."""
+
+
+@router.get(
+    "/{conversation_id}/events",
+    summary="The agents' events of a conversation as server-sent events (WebSocket fallback)",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "`agent_joined`, `agent_typing`, `agent_message`, `handed_back` and "
+            "`resolved` events, as on the WebSocket (unnamed, each a JSON `data:` line)",
+            "content": {
+                "text/event-stream": {
+                    "example": 'data: {"event": "agent_joined", "agent": "alice"}\n\n'
+                }
+            },
+        },
+        **error_responses(*AUTH_ERRORS, 404, 422),
+    },
+)
+async def follow_conversation(
+    conversation_id: ConversationId,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: ChatPrincipal,
+) -> StreamingResponse:
+    await authorize_conversation(
+        runtime, conversation_id, principal, conversation_token(request), create=False
+    )
+    return StreamingResponse(
+        _live_stream(runtime, conversation_id, request),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _live_stream(
+    runtime: Runtime, conversation_id: str, request: Request
+) -> AsyncIterator[str]:
+    async with runtime.bus.subscribe(conversation_channel(conversation_id)) as live:
+        yield ": following\n\n"  # sent at once, so the client knows it is subscribed
+        while not await request.is_disconnected():
+            try:
+                event = await asyncio.wait_for(live.get(), KEEPALIVE_SECONDS)
+            except TimeoutError:
+                yield ": keepalive\n\n"
+                continue
+            shown = live_event(event, notes=False)
+            if shown is not None:
+                yield f"data: {json.dumps(shown)}\n\n"

@@ -19,7 +19,12 @@ from starlette.websockets import WebSocketDisconnect
 
 from fusiondesk.plugins import Part
 from fusiondesk.service.api.chat import check_part_count, converse, describe_error, sniff_part_type
-from fusiondesk.service.api.conversation_schemas import ChatMessageIn, error_event, turns_out
+from fusiondesk.service.api.conversation_schemas import (
+    ChatMessageIn,
+    error_event,
+    live_event,
+    turns_out,
+)
 from fusiondesk.service.api.deps import get_runtime
 from fusiondesk.service.api.errors import error_response
 from fusiondesk.service.api.security import (
@@ -35,6 +40,7 @@ from fusiondesk.service.errors import (
     ForbiddenError,
     RequestRejectedError,
 )
+from fusiondesk.service.handoff.events import conversation_channel
 from fusiondesk.service.ids import is_valid_id, new_message_id
 from fusiondesk.service.observability import WEBSOCKETS
 from fusiondesk.service.runtime import Runtime
@@ -106,18 +112,34 @@ class ChatSocket:
         self._send_lock = asyncio.Lock()
 
     async def serve(self) -> None:
-        turns = await self.runtime.store.turns(self.conversation_id)
-        await self.emit({"event": "history", "turns": turns_out(turns)})
-        worker = asyncio.create_task(self._handle_messages())
-        try:
-            await self._read_frames()
-        except WebSocketDisconnect:
-            pass
-        finally:
-            self.open = False
-            # Messages already received are still answered into the history.
-            self.queue.put_nowait(None)
-            await worker
+        # Follow the agents' events before reading the history, so none falls in between.
+        channel = conversation_channel(self.conversation_id)
+        async with self.runtime.bus.subscribe(channel) as live:
+            turns = await self.runtime.store.turns(self.conversation_id)
+            state = await self.runtime.store.state(self.conversation_id)
+            history: dict[str, Any] = {"event": "history", "turns": turns_out(turns)}
+            if state.state != "bot":  # who answers, once a person has been involved
+                history.update(state=state.state, agent=state.agent)
+            await self.emit(history)
+            worker = asyncio.create_task(self._handle_messages())
+            forwarder = asyncio.create_task(self._forward(live))
+            try:
+                await self._read_frames()
+            except WebSocketDisconnect:
+                pass
+            finally:
+                self.open = False
+                forwarder.cancel()
+                # Messages already received are still answered into the history.
+                self.queue.put_nowait(None)
+                await worker
+
+    async def _forward(self, live: asyncio.Queue[dict[str, Any]]) -> None:
+        """The agents' events of this conversation (joined, typing, replies) to the customer."""
+        while True:
+            shown = live_event(await live.get(), notes=False)
+            if shown is not None:
+                await self.emit(shown)
 
     async def emit(self, event: dict[str, Any]) -> None:
         if not self.open:

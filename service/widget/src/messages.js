@@ -68,7 +68,7 @@ Widget.prototype.retry = function (id) {
 Widget.prototype.onEvent = function (event) {
   var item = event.message_id && this.pending[event.message_id];
   switch (event.event) {
-    case "history": this.renderHistory(event.turns || [], event.handoff); break;
+    case "history": this.renderHistory(event.turns || [], event.handoff); this.showAgentState(event.state, event.agent); break;
     case "received":
       if (item) { item.state = "received"; clearTimeout(item.timer); this.setRowState(item.row, "sent"); }
       break;
@@ -78,6 +78,12 @@ Widget.prototype.onEvent = function (event) {
     case "typing": this.showTyping(); break;
     case "reply": this.onReply(event, item); break;
     case "handoff": this.onHandoff(event.message_id); break;
+    // A person has the conversation: the message is stored for them, the bot stays silent.
+    case "held": this.hideTyping(); if (item) { clearTimeout(item.timer); delete this.pending[event.message_id]; } break;
+    case "agent_joined": this.showAgentState("agent", event.agent); break;
+    case "agent_typing": this.hideTyping(); this.showTyping(this.t_("agentTyping", { name: event.agent })); break;
+    case "agent_message": this.onAgentMessage(event.entries || []); break;
+    case "handed_back": case "resolved": this.showAgentState("bot", null); break;
     case "error":
       this.hideTyping();
       if (item) { this.failed(event.message_id); this.showNotice(event.message || this.t.failed); }
@@ -113,6 +119,26 @@ Widget.prototype.onHandoff = function (messageId) {
   this.emit("handoff", { message_id: messageId || null });
 };
 
+Widget.prototype.showAgentState = function (state, agent) {
+  if (state === "agent" && agent) {
+    this.banner.textContent = this.t_("agentJoined", { name: agent });
+    this.banner.hidden = false;
+  } else if (state === "bot" && !this.banner.hidden) {
+    this.banner.textContent = this.t.handedBack;
+  }
+};
+
+Widget.prototype.onAgentMessage = function (entries) {
+  var self = this;
+  this.hideTyping();
+  entries.forEach(function (entry) {
+    self.log.appendChild(self.renderRow("bot", { text: entry.text, agent: entry.agent, time: (entry.created_at || 0) * 1000 }));
+    self.emit("message", { role: "agent", message_id: entry.message_id, text: entry.text, agent: entry.agent });
+  });
+  if (this.panel.hidden) { this.unread++; this.showUnread(); }
+  this.scrollDown();
+};
+
 Widget.prototype.renderHistory = function (turns, handoff) {
   var self = this, lastBot = null;
   this.hideTyping();
@@ -133,7 +159,7 @@ Widget.prototype.renderHistory = function (turns, handoff) {
       }), self.firstPendingRow(keep));
       if (self.pending[turn.message_id]) { clearTimeout(self.pending[turn.message_id].timer); self.pending[turn.message_id].row.remove(); delete self.pending[turn.message_id]; }
     } else if (turn.text || turn.reply) {
-      lastBot = self.renderRow("bot", { text: turn.text || turn.reply, time: time });
+      lastBot = self.renderRow("bot", { text: turn.text || turn.reply, agent: turn.agent, time: time });
       lastBot.quick = turn.quick_replies;
       self.log.insertBefore(lastBot, self.firstPendingRow(keep));
       if (turn.handoff) handoff = true;

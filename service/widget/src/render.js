@@ -95,13 +95,14 @@ Widget.prototype.renderRow = function (role, message) {
     body.appendChild(markdown(message.text));
     bubble.appendChild(body);
   }
-  var meta = el("div", { class: "meta" }, [el("span", { class: "sr", text: (role === "customer" ? t.you : t.bot) + ", " })]);
+  var who = message.agent || (role === "customer" ? t.you : t.bot);
+  var meta = el("div", { class: "meta" }, [el("span", { class: message.agent ? "who" : "sr", text: who + (message.agent ? " " : ", ") })]);
   if (message.time) {
     var when = new Date(message.time);
     meta.appendChild(el("time", { datetime: when.toISOString(), text: when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) }));
   }
   meta.appendChild(el("span", { class: "state" }));
-  return el("div", { class: "row " + role, "data-role": role }, [bubble, meta]);
+  return el("div", { class: "row " + role + (message.agent ? " agent" : ""), "data-role": message.agent ? "agent" : role }, [bubble, meta]);
 };
 
 Widget.prototype.setTranscript = function (row, text) {
@@ -145,9 +146,9 @@ Widget.prototype.clearQuickReplies = function () {
   if (this.quick) { this.quick.remove(); this.quick = null; }
 };
 
-Widget.prototype.showTyping = function () {
+Widget.prototype.showTyping = function (label) {
   if (this.typing) return;
-  this.typing = el("div", { class: "row bot typing", role: "status", "aria-label": this.t.typing },
+  this.typing = el("div", { class: "row bot typing", role: "status", "aria-label": label || this.t.typing },
     [el("div", { class: "bubble" }, [el("i"), el("i"), el("i")])]);
   this.log.appendChild(this.typing);
   this.scrollDown();

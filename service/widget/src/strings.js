@@ -12,7 +12,8 @@ var STRINGS = {
     tooBig: "That image is too large (max 20 MB).", badType: "Please attach a PNG, JPEG, WebP or GIF image.",
     tooMany: "You can attach up to 4 images.", noMic: "Microphone unavailable: check your browser's permission.",
     offline: "Connection lost. Reconnecting…", unread: "{n} unread", messages: "Conversation",
-    you: "You", bot: "Support", reset: "Start a new conversation"
+    you: "You", bot: "Support", reset: "Start a new conversation",
+    agentJoined: "{name} from our team joined the chat.", agentTyping: "{name} is typing", handedBack: "You're chatting with our assistant again."
   },
   de: {
     title: "Kundenservice", subtitle: "Wir antworten meist in Sekunden",
@@ -26,7 +27,8 @@ var STRINGS = {
     tooBig: "Das Bild ist zu groß (max. 20 MB).", badType: "Bitte ein PNG-, JPEG-, WebP- oder GIF-Bild anhängen.",
     tooMany: "Höchstens 4 Bilder.", noMic: "Kein Mikrofon: bitte die Berechtigung prüfen.",
     offline: "Verbindung verloren. Neuer Versuch…", unread: "{n} ungelesen", messages: "Unterhaltung",
-    you: "Sie", bot: "Support", reset: "Neue Unterhaltung"
+    you: "Sie", bot: "Support", reset: "Neue Unterhaltung",
+    agentJoined: "{name} aus unserem Team ist im Chat.", agentTyping: "{name} schreibt", handedBack: "Sie chatten wieder mit unserem Assistenten."
   },
   fr: {
     title: "Assistance", subtitle: "Nous répondons en quelques secondes",
@@ -40,7 +42,8 @@ var STRINGS = {
     tooBig: "Image trop grande (20 Mo max).", badType: "Joignez une image PNG, JPEG, WebP ou GIF.",
     tooMany: "4 images au maximum.", noMic: "Micro indisponible : vérifiez l'autorisation.",
     offline: "Connexion perdue. Reconnexion…", unread: "{n} non lus", messages: "Conversation",
-    you: "Vous", bot: "Assistance", reset: "Nouvelle conversation"
+    you: "Vous", bot: "Assistance", reset: "Nouvelle conversation",
+    agentJoined: "{name} de notre équipe a rejoint le chat.", agentTyping: "{name} écrit", handedBack: "Vous discutez de nouveau avec notre assistant."
   }
 };
 

@@ -27,7 +27,7 @@ var CSS = [
   ".status{margin:0;padding:6px 14px;font-size:12.5px;color:var(--fd-muted);background:var(--fd-surface)}",
   ".log{flex:1;overflow-y:auto;padding:16px 14px 8px;display:flex;flex-direction:column;gap:10px;background:var(--fd-bg)}",
   ".row{display:flex;flex-direction:column;max-width:84%}.row.customer{align-self:flex-end;align-items:flex-end}",
-  ".row.bot{align-self:flex-start;align-items:flex-start}",
+  ".row.bot{align-self:flex-start;align-items:flex-start}.meta .who{font-weight:600}",
   ".bubble{padding:9px 13px;border-radius:16px;white-space:normal;overflow-wrap:anywhere;word-break:normal}",
   ".customer .bubble{background:var(--fd-primary);color:var(--fd-on-primary);border-bottom-right-radius:5px}",
   ".bot .bubble{background:var(--fd-bot);color:var(--fd-text);border-bottom-left-radius:5px}",

@@ -80,9 +80,18 @@ Widget.prototype.diagnose = function () {
       self.mode = "sse";
       self.setStatus(null);
       self.loadHistory();
+      self.followAgents();
       self.flush();
     })
     .catch(function () { self.socketFailed(false); });
+};
+
+/** Without a WebSocket, an agent's events (joined, typing, replies) come as server-sent events. */
+Widget.prototype.followAgents = function () {
+  var self = this;
+  if (this.following || !this.conversation || !this.conversation.token || !window.EventSource) return;
+  this.following = new EventSource(this.base + "/v1/conversations/" + encodeURIComponent(this.conversation.id) + "/events" + this.query());
+  this.following.onmessage = function (message) { self.onEvent(JSON.parse(message.data)); };
 };
 
 Widget.prototype.sendFrame = function (frame) {
@@ -179,4 +188,5 @@ Widget.prototype.destroySocket = function () {
   var socket = this.socket;
   this.socket = null;
   if (socket && socket !== "connecting") { socket.onclose = null; socket.close(); }
+  if (this.following) { this.following.close(); this.following = null; }
 };

@@ -30,11 +30,12 @@ def test_typed_message_gets_intent_and_reply(client: TestClient, text: str, inte
 
 
 def test_handoff_intent_says_so(client: TestClient) -> None:
-    assert send_text(client, "can I talk to a human agent")["handoff"] is True
+    assert send_text(client, "can I talk to a human agent", "handoff-1")["handoff"] is True
 
 
 def test_off_topic_message_is_out_of_scope_with_fallback(client: TestClient) -> None:
-    body = send_text(client, "what's the best recipe for banana bread")
+    # Its own conversation: "c1" was handed to a person above, and then the bot stays silent.
+    body = send_text(client, "what's the best recipe for banana bread", "off-topic-1")
     assert body["out_of_scope"] is True
     assert "Talk to a person" in body["quick_replies"]
 
