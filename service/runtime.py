@@ -21,13 +21,14 @@ from fusiondesk.service.conversations import build_store
 from fusiondesk.service.conversations.store import ConversationStore, Turn
 from fusiondesk.service.conversations.turns import message_text, record_turn
 from fusiondesk.service.ids import new_message_id
+from fusiondesk.service.inflight import InFlight
 from fusiondesk.service.replies.responder import ReplyRequest, Responder
 from fusiondesk.service.replies.templates import Reply
 from fusiondesk.service.serving import ModelServer
 from fusiondesk.service.settings import Settings
 from fusiondesk.service.understanding.executor import Executor
-from fusiondesk.service.understanding.fusion import IntentClassifier
-from fusiondesk.service.understanding.router import Router, Understanding
+from fusiondesk.service.understanding.fusion import IntentClassifier, Prediction, RankedIntent
+from fusiondesk.service.understanding.router import PartResult, Router, Understanding
 from fusiondesk.service.understanding.wiring import (
     build_executor,
     build_model_registry,
@@ -47,6 +48,8 @@ class HandledMessage:
     understanding: Understanding
     reply: Reply
     turn: int
+    replayed: bool = False
+    """The message id was answered before: this is the stored answer, not a new turn."""
 
 
 OnUnderstood = Callable[[Understanding], Awaitable[None]]
@@ -64,6 +67,7 @@ class Runtime:
         self.settings = settings
         self.store = store
         self.models = ModelServer(settings, registry, executor)
+        self.in_flight = InFlight()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -152,9 +156,26 @@ class Runtime:
         on_understood: OnUnderstood | None = None,
     ) -> HandledMessage:
         """Understand a message and reply, one message of a conversation at a time (across
-        API processes with the Redis store), so each reply sees every earlier turn."""
+        API processes with the Redis store), so each reply sees every earlier turn.
+
+        A ``message_id`` the conversation has answered before gets that answer again, looked
+        up under the lock, so a retry (or two racing copies) never makes a second turn.
+        """
+        async with self.in_flight.track():
+            return await self._handle(conversation_id, parts, message_id, on_understood)
+
+    async def _handle(
+        self,
+        conversation_id: str,
+        parts: Sequence[Part],
+        message_id: str | None,
+        on_understood: OnUnderstood | None,
+    ) -> HandledMessage:
+        retried = message_id is not None
         message_id = message_id or new_message_id()
         async with self.store.lock(conversation_id):
+            if retried and (seen := await self.store.find_turn(conversation_id, message_id)):
+                return replayed_message(conversation_id, seen)
             created_at = time.time()
             understanding = await self.router.understand(parts)
             if on_understood is not None:
@@ -171,3 +192,27 @@ class Runtime:
                 record_turn(message_id, sequence, parts, understanding, reply, created_at),
             )
         return HandledMessage(conversation_id, message_id, understanding, reply, turn)
+
+
+def replayed_message(conversation_id: str, turn: Turn) -> HandledMessage:
+    """A stored turn as the answer to its retried message (no vectors or sources: not kept)."""
+    prediction = Prediction(
+        intent=turn.intent,
+        confidence=turn.confidence,
+        ranking=[RankedIntent(turn.intent, turn.confidence)],
+        out_of_scope=turn.out_of_scope,
+    )
+    understanding = Understanding(
+        prediction,
+        [PartResult(p["type"], p["plugin"], [], p.get("details", {})) for p in turn.parts],
+        dict(turn.timings_ms),
+    )
+    reply = Reply(
+        turn.reply,
+        quick_replies=list(turn.quick_replies),
+        handoff=turn.handoff,
+        answered_by=turn.answered_by,  # type: ignore[arg-type]  # stored from an AnsweredBy
+    )
+    return HandledMessage(
+        conversation_id, turn.message_id, understanding, reply, turn.sequence, replayed=True
+    )

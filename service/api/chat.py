@@ -6,6 +6,7 @@ the reply hands over), or ``error`` at any point after ``received``.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -46,6 +47,21 @@ def sniff_part_type(data: bytes) -> tuple[str, str]:
         code="unsupported_media",
         status=415,
     )
+
+
+JSON_TOO_DEEP = "json_too_deep"
+
+
+def load_json(text: str, invalid: str) -> Any:
+    """``json.loads``, refusing bad JSON with ``invalid`` as the message (422) and JSON nested
+    past the parser's recursion limit (~1,000 levels) as ``json_too_deep``, so that a
+    ``RecursionError`` never escapes into an error handler."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RequestRejectedError(invalid) from error
+    except RecursionError as error:
+        raise RequestRejectedError("The JSON is nested too deeply.", code=JSON_TOO_DEEP) from error
 
 
 def check_part_count(runtime: Runtime, parts: Sequence[Part]) -> None:
@@ -104,12 +120,13 @@ async def converse(
         await emit(error_event(code, message, message_id))
         return
     prediction = handled.understanding.prediction
-    record_message(
-        channel,
-        prediction.intent,
-        out_of_scope=prediction.out_of_scope,
-        handoff=handled.reply.handoff,
-    )
+    if not handled.replayed:  # a retry's answer was counted when it was made
+        record_message(
+            channel,
+            prediction.intent,
+            out_of_scope=prediction.out_of_scope,
+            handoff=handled.reply.handoff,
+        )
     await emit(reply_event(handled))
     if handled.reply.handoff:
         await emit({"event": "handoff", "message_id": message_id})

@@ -2,7 +2,8 @@
 
 Keys (``fd:`` prefix): ``conv:{id}:meta`` (hash: owner, token hash), ``conv:{id}:turns``
 (list of JSON turns, trimmed to ``max_turns``), ``conv:{id}:count`` (turns ever appended) and
-``conv:{id}:lock``. History expires
+``conv:{id}:lock`` and ``conv:{id}:ids`` (hash: message id -> sequence, for exactly-once
+retries). Every call maps Redis being unreachable to a 503 (``redis_client``). History expires
 ``ttl_seconds`` after the conversation's last write.
 """
 
@@ -11,15 +12,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from fusiondesk.service.conversations.redis_client import REDIS_FAULTS, guarded, store_faults
 from fusiondesk.service.conversations.store import ConversationBusyError, ConversationMeta, Turn
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+
+logger = logging.getLogger(__name__)
 
 PREFIX = "fd:"
 
@@ -62,6 +67,7 @@ class RedisConversationStore:
         self._ttl = ttl_seconds
         self._lock_timeout = lock_timeout_seconds
 
+    @guarded
     async def create(self, conversation_id: str, meta: ConversationMeta) -> bool:
         fields: list[str] = []
         for name, value in meta.to_dict().items():
@@ -71,6 +77,7 @@ class RedisConversationStore:
         )
         return bool(created)
 
+    @guarded
     async def meta(self, conversation_id: str) -> ConversationMeta | None:
         raw: dict[bytes | str, bytes | str] = await self.redis.hgetall(
             _key(conversation_id, "meta")
@@ -79,20 +86,42 @@ class RedisConversationStore:
             return None
         return ConversationMeta.from_dict({_text(k): _text(v) for k, v in raw.items()})
 
+    @guarded
     async def append(self, conversation_id: str, turn: Turn) -> int:
         turns_key, count_key = _key(conversation_id, "turns"), _key(conversation_id, "count")
+        ids_key = _key(conversation_id, "ids")
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.rpush(turns_key, json.dumps(turn.to_dict()))
             pipe.ltrim(turns_key, -self._max_turns, -1)
             pipe.incr(count_key)
-            for key in (turns_key, count_key, _key(conversation_id, "meta")):
+            pipe.hset(ids_key, turn.message_id, turn.sequence)
+            for key in (turns_key, count_key, ids_key, _key(conversation_id, "meta")):
                 pipe.expire(key, self._ttl)
             results: list[Any] = await pipe.execute()
         return int(results[2])
 
+    @guarded
+    async def find_turn(self, conversation_id: str, message_id: str) -> Turn | None:
+        sequence = await self.redis.hget(_key(conversation_id, "ids"), message_id)
+        if sequence is None:
+            return None
+        count = await self.count(conversation_id)
+        # The turn sits ``count - sequence`` places from the list's end (older ones are trimmed).
+        raw = await self.redis.lindex(_key(conversation_id, "turns"), int(sequence) - count - 1)
+        if raw is None:
+            return None
+        turn = Turn.from_dict(json.loads(raw))
+        return turn if turn.message_id == message_id else None
+
+    @guarded
+    async def ping(self) -> None:
+        await self.redis.ping()
+
+    @guarded
     async def count(self, conversation_id: str) -> int:
         return int(await self.redis.get(_key(conversation_id, "count")) or 0)
 
+    @guarded
     async def turns(self, conversation_id: str, last: int | None = None) -> list[Turn]:
         if last is not None and last <= 0:
             return []
@@ -108,7 +137,10 @@ class RedisConversationStore:
         lease_ms = int(self._lock_timeout * 1000)
         deadline = time.monotonic() + self._lock_timeout
         pause = 0.002
-        while not await self.redis.set(key, holder, nx=True, px=lease_ms):
+        while True:
+            with store_faults():
+                if await self.redis.set(key, holder, nx=True, px=lease_ms):
+                    break
             if time.monotonic() > deadline:
                 raise ConversationBusyError(
                     "Another message of this conversation is still being handled."
@@ -118,7 +150,11 @@ class RedisConversationStore:
         try:
             yield
         finally:
-            await self.redis.eval(_RELEASE, 1, key, holder)
+            try:
+                await self.redis.eval(_RELEASE, 1, key, holder)
+            except REDIS_FAULTS as error:
+                # The lease expires by itself; failing the handled message for it would not.
+                logger.warning("releasing %s failed (%s); its lease will expire", key, error)
 
     async def close(self) -> None:
         await self.redis.aclose()

@@ -107,6 +107,14 @@ class ConversationStore(Protocol):
 
     async def close(self) -> None: ...
 
+    async def find_turn(self, conversation_id: str, message_id: str) -> Turn | None:
+        """The kept turn that answered ``message_id``, if any (a retried message)."""
+        ...
+
+    async def ping(self) -> None:
+        """Raises ``StoreUnavailableError`` when the store cannot be reached."""
+        ...
+
 
 class InMemoryConversationStore:
     """Keeps the last ``max_turns`` turns of the ``max_conversations`` most recent
@@ -176,6 +184,16 @@ class InMemoryConversationStore:
         self._turns.clear()
         self._meta.clear()
         self._counts.clear()
+
+    async def find_turn(self, conversation_id: str, message_id: str) -> Turn | None:
+        # Newest first: a retry comes soon after its original.
+        for turn in reversed(self._turns.get(conversation_id, ())):
+            if turn.message_id == message_id:
+                return turn
+        return None
+
+    async def ping(self) -> None:
+        """Always reachable: it lives in this process."""
 
     def _history(self, conversation_id: str) -> deque[Turn]:
         history = self._turns.get(conversation_id)
