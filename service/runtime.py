@@ -8,6 +8,8 @@ the plugins and the executor is ``understanding.wiring``'s job and recording a t
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -17,9 +19,12 @@ import numpy as np
 
 from fusiondesk.plugins import Part, PluginRegistry
 from fusiondesk.plugins.text import TEXT_SLOT, TextConfig
+from fusiondesk.service.aio import stop_task
 from fusiondesk.service.conversations import build_store
+from fusiondesk.service.conversations.pending import PendingMessage
 from fusiondesk.service.conversations.store import ConversationStore, Turn
 from fusiondesk.service.conversations.turns import message_text, record_turn
+from fusiondesk.service.errors import NotReadyError
 from fusiondesk.service.ids import new_message_id
 from fusiondesk.service.inflight import InFlight
 from fusiondesk.service.replies.responder import ReplyRequest, Responder
@@ -33,6 +38,8 @@ from fusiondesk.service.understanding.wiring import (
     build_executor,
     build_model_registry,
 )
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "HandledMessage",
@@ -68,6 +75,7 @@ class Runtime:
         self.store = store
         self.models = ModelServer(settings, registry, executor)
         self.in_flight = InFlight()
+        self._resuming: asyncio.Task[None] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -106,11 +114,14 @@ class Runtime:
 
     async def start(self) -> None:
         await self.models.start()
+        self._resuming = asyncio.create_task(self.resume_accepted())
 
     async def reload_model(self, model_dir: Path) -> IntentClassifier:
         return await self.models.reload_model(model_dir)
 
     async def close(self) -> None:
+        if self._resuming is not None:
+            await stop_task(self._resuming)
         await self.models.close()
         await self.store.close()
 
@@ -163,6 +174,57 @@ class Runtime:
         """
         async with self.in_flight.track():
             return await self._handle(conversation_id, parts, message_id, on_understood)
+
+    async def accept(self, conversation_id: str, message_id: str, parts: Sequence[Part]) -> None:
+        """Record a message before acknowledging it, so that it is answered even if this process
+        stops first: by ``handle_accepted`` here, or by the next process's ``resume_accepted``."""
+        await self.store.add_pending(PendingMessage(conversation_id, message_id, list(parts)))
+
+    async def handle_accepted(
+        self,
+        conversation_id: str,
+        message_id: str,
+        parts: Sequence[Part],
+        *,
+        on_understood: OnUnderstood | None = None,
+    ) -> HandledMessage:
+        """``handle`` an accepted message; its record goes once it is answered or refused for
+        good, and stays through a passing fault (503: stopping, store or broker down)."""
+        try:
+            handled = await self.handle(
+                conversation_id, parts, message_id, on_understood=on_understood
+            )
+        except NotReadyError:
+            raise
+        except Exception:
+            await self._forget_accepted(conversation_id, message_id)
+            raise
+        await self._forget_accepted(conversation_id, message_id)
+        return handled
+
+    async def resume_accepted(self) -> None:
+        """Answer the messages a stopped process accepted and left unanswered (into their
+        conversations' history; a retry of one by its client is the same turn)."""
+        try:
+            left = await self.store.pending()
+        except NotReadyError as error:
+            logger.warning("cannot read the accepted messages to resume: %s", error)
+            return
+        for message in left:
+            try:
+                await self.handle_accepted(
+                    message.conversation_id, message.message_id, message.parts
+                )
+            except Exception as error:  # answered with an error, or left for the next start
+                logger.warning("resuming message %s failed: %s", message.message_id, error)
+        if left:
+            logger.info("resumed %d accepted messages", len(left))
+
+    async def _forget_accepted(self, conversation_id: str, message_id: str) -> None:
+        try:
+            await self.store.remove_pending(conversation_id, message_id)
+        except NotReadyError as error:  # resumed later: then answered from the stored turn
+            logger.warning("could not clear accepted message %s: %s", message_id, error)
 
     async def _handle(
         self,

@@ -92,7 +92,14 @@ async def converse(
     *,
     channel: str,
 ) -> None:
-    """Handle one message, emitting its events; errors become an ``error`` event."""
+    """Handle one message, emitting its events; errors become an ``error`` event. It is
+    recorded before ``received`` is sent, so an acknowledged message is answered even if this
+    process stops first (by the next one, into the history)."""
+    try:
+        await runtime.accept(conversation_id, message_id, parts)
+    except FusionDeskError as error:
+        await emit(error_event(error.code, error.message, message_id))
+        return
     await emit({"event": "received", "message_id": message_id})
 
     async def on_understood(understanding: Understanding) -> None:
@@ -110,8 +117,8 @@ async def converse(
         await emit({"event": "typing"})
 
     try:
-        handled = await runtime.handle(
-            conversation_id, parts, message_id, on_understood=on_understood
+        handled = await runtime.handle_accepted(
+            conversation_id, message_id, parts, on_understood=on_understood
         )
     except Exception as error:
         status, code, message = describe_error(error)

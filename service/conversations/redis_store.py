@@ -1,10 +1,11 @@
 """Conversation history in Redis: shared by every API process, kept across restarts.
 
 Keys (``fd:`` prefix): ``conv:{id}:meta`` (hash: owner, token hash), ``conv:{id}:turns``
-(list of JSON turns, trimmed to ``max_turns``), ``conv:{id}:count`` (turns ever appended) and
+(list of JSON turns, trimmed to ``max_turns``), ``conv:{id}:count`` (turns ever appended),
 ``conv:{id}:lock`` and ``conv:{id}:ids`` (hash: message id -> sequence, for exactly-once
-retries). Every call maps Redis being unreachable to a 503 (``redis_client``). History expires
-``ttl_seconds`` after the conversation's last write.
+retries); ``pending`` (hash: messages accepted and not yet answered, for the next process to
+answer after a restart). Every call maps Redis being unreachable to a 503 (``redis_client``).
+History expires ``ttl_seconds`` after the conversation's last write.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from fusiondesk.service.conversations.pending import PendingMessage, pending_key
 from fusiondesk.service.conversations.redis_client import REDIS_FAULTS, guarded, store_faults
 from fusiondesk.service.conversations.store import ConversationBusyError, ConversationMeta, Turn
 
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 PREFIX = "fd:"
+PENDING_KEY = f"{PREFIX}pending"
 
 # Deletes the lock only if this holder still owns it, so a holder whose lock expired cannot
 # free the next holder's lock.
@@ -116,6 +119,20 @@ class RedisConversationStore:
     @guarded
     async def ping(self) -> None:
         await self.redis.ping()
+
+    @guarded
+    async def add_pending(self, message: PendingMessage) -> None:
+        await self.redis.hset(PENDING_KEY, message.key, message.to_json())
+
+    @guarded
+    async def remove_pending(self, conversation_id: str, message_id: str) -> None:
+        await self.redis.hdel(PENDING_KEY, pending_key(conversation_id, message_id))
+
+    @guarded
+    async def pending(self) -> list[PendingMessage]:
+        raw: dict[bytes | str, bytes | str] = await self.redis.hgetall(PENDING_KEY)
+        messages = [PendingMessage.from_json(value) for value in raw.values()]
+        return sorted(messages, key=lambda message: message.accepted_at)
 
     @guarded
     async def count(self, conversation_id: str) -> int:

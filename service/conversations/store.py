@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from fusiondesk.service.conversations.pending import PendingMessage, pending_key
 from fusiondesk.service.errors import FusionDeskError
 
 
@@ -115,6 +116,16 @@ class ConversationStore(Protocol):
         """Raises ``StoreUnavailableError`` when the store cannot be reached."""
         ...
 
+    async def add_pending(self, message: PendingMessage) -> None:
+        """Record a message accepted and not yet answered (see ``pending``)."""
+        ...
+
+    async def remove_pending(self, conversation_id: str, message_id: str) -> None: ...
+
+    async def pending(self) -> list[PendingMessage]:
+        """Every message accepted and not yet answered, oldest first."""
+        ...
+
 
 class InMemoryConversationStore:
     """Keeps the last ``max_turns`` turns of the ``max_conversations`` most recent
@@ -134,6 +145,8 @@ class InMemoryConversationStore:
         self._counts: dict[str, int] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiters: dict[str, int] = {}
+        # Lost with the process, like everything here: a restart answers none of them.
+        self._pending: dict[str, PendingMessage] = {}
 
     async def create(self, conversation_id: str, meta: ConversationMeta) -> bool:
         if conversation_id in self._meta:
@@ -194,6 +207,15 @@ class InMemoryConversationStore:
 
     async def ping(self) -> None:
         """Always reachable: it lives in this process."""
+
+    async def add_pending(self, message: PendingMessage) -> None:
+        self._pending[message.key] = message
+
+    async def remove_pending(self, conversation_id: str, message_id: str) -> None:
+        self._pending.pop(pending_key(conversation_id, message_id), None)
+
+    async def pending(self) -> list[PendingMessage]:
+        return sorted(self._pending.values(), key=lambda message: message.accepted_at)
 
     def _history(self, conversation_id: str) -> deque[Turn]:
         history = self._turns.get(conversation_id)
