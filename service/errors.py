@@ -5,6 +5,8 @@ Hierarchy::
     FusionDeskError                 base; carries a stable ``code`` and an HTTP ``status``
     ├── ModelNotFoundError          no trained model where one was expected (503 when serving)
     ├── NotReadyError               models still loading (503)
+    │   ├── StoreUnavailableError   Redis (store, locks, rate limits) unreachable (503)
+    │   └── ShuttingDownError       the process is stopping; retry with the same id (503)
     ├── RequestRejectedError        a request the client must change (4xx, status per instance)
     ├── UnauthorizedError           no API key, or an unknown one (401)
     ├── ForbiddenError              the key lacks the scope the route needs (403)
@@ -40,6 +42,18 @@ class ModelNotFoundError(FusionDeskError):
 class NotReadyError(FusionDeskError):
     code = "not_ready"
     status = 503
+
+
+class StoreUnavailableError(NotReadyError):
+    """Redis did not answer (down, restarting, paused): a retry soon will likely succeed."""
+
+    code = "store_unavailable"
+
+
+class ShuttingDownError(NotReadyError):
+    """The process stopped before the message was answered; the next one answers a retry."""
+
+    code = "shutting_down"
 
 
 class RequestRejectedError(FusionDeskError):

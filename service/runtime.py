@@ -9,7 +9,7 @@ the plugins and the executor is ``understanding.wiring``'s job and recording a t
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -19,23 +19,29 @@ import numpy as np
 
 from fusiondesk.plugins import Part, PluginRegistry
 from fusiondesk.plugins.text import TEXT_SLOT, TextConfig
+from fusiondesk.service.aio import stop_task
 from fusiondesk.service.conversations import build_store
+from fusiondesk.service.conversations.pending import PendingMessage
 from fusiondesk.service.conversations.store import ConversationStore, Turn
 from fusiondesk.service.conversations.turns import message_text, record_turn
+from fusiondesk.service.errors import NotReadyError
 from fusiondesk.service.handoff.desk import HandoffDesk
 from fusiondesk.service.handoff.events import EventBus, build_bus
 from fusiondesk.service.ids import new_message_id
+from fusiondesk.service.inflight import InFlight
 from fusiondesk.service.replies.responder import ReplyRequest, Responder
 from fusiondesk.service.replies.templates import Reply
 from fusiondesk.service.serving import ModelServer
 from fusiondesk.service.settings import Settings
 from fusiondesk.service.understanding.executor import Executor
-from fusiondesk.service.understanding.fusion import IntentClassifier
-from fusiondesk.service.understanding.router import Router, Understanding
+from fusiondesk.service.understanding.fusion import IntentClassifier, Prediction, RankedIntent
+from fusiondesk.service.understanding.router import PartResult, Router, Understanding
 from fusiondesk.service.understanding.wiring import (
     build_executor,
     build_model_registry,
 )
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "HandledMessage",
@@ -51,6 +57,8 @@ class HandledMessage:
     understanding: Understanding
     reply: Reply
     turn: int
+    replayed: bool = False
+    """The message id was answered before: this is the stored answer, not a new turn."""
 
 
 OnUnderstood = Callable[[Understanding], Awaitable[None]]
@@ -73,6 +81,8 @@ class Runtime:
         """Live handoff events (Redis pub/sub across API processes with the Redis store)."""
         self.desk = HandoffDesk(store, self.bus, settings)
         self._policies: asyncio.Task[None] | None = None
+        self.in_flight = InFlight()
+        self._resuming: asyncio.Task[None] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -115,17 +125,18 @@ class Runtime:
         if self._policies is None:
             self._policies = asyncio.create_task(self.desk.run_policies())
         await self.models.start()
+        self._resuming = asyncio.create_task(self.resume_accepted())
 
     async def reload_model(self, model_dir: Path) -> IntentClassifier:
         return await self.models.reload_model(model_dir)
 
     async def close(self) -> None:
         if self._policies is not None:
-            self._policies.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._policies
+            await stop_task(self._policies)
         await self.desk.close()
         await self.bus.close()
+        if self._resuming is not None:
+            await stop_task(self._resuming)
         await self.models.close()
         await self.store.close()
 
@@ -185,9 +196,77 @@ class Runtime:
     ) -> HandledMessage:
         """Understand a message and reply, one message of a conversation at a time (across
         API processes with the Redis store), so each reply sees every earlier turn. While a
-        person has the conversation the bot only stores it (``held``) for the agents."""
+        person has the conversation the bot only stores it (``held``) for the agents.
+
+        A ``message_id`` the conversation has answered before gets that answer again, looked
+        up under the lock, so a retry (or two racing copies) never makes a second turn.
+        """
+        async with self.in_flight.track():
+            return await self._handle(conversation_id, parts, message_id, on_understood)
+
+    async def accept(self, conversation_id: str, message_id: str, parts: Sequence[Part]) -> None:
+        """Record a message before acknowledging it, so that it is answered even if this process
+        stops first: by ``handle_accepted`` here, or by the next process's ``resume_accepted``."""
+        await self.store.add_pending(PendingMessage(conversation_id, message_id, list(parts)))
+
+    async def handle_accepted(
+        self,
+        conversation_id: str,
+        message_id: str,
+        parts: Sequence[Part],
+        *,
+        on_understood: OnUnderstood | None = None,
+    ) -> HandledMessage:
+        """``handle`` an accepted message; its record goes once it is answered or refused for
+        good, and stays through a passing fault (503: stopping, store or broker down)."""
+        try:
+            handled = await self.handle(
+                conversation_id, parts, message_id, on_understood=on_understood
+            )
+        except NotReadyError:
+            raise
+        except Exception:
+            await self._forget_accepted(conversation_id, message_id)
+            raise
+        await self._forget_accepted(conversation_id, message_id)
+        return handled
+
+    async def resume_accepted(self) -> None:
+        """Answer the messages a stopped process accepted and left unanswered (into their
+        conversations' history; a retry of one by its client is the same turn)."""
+        try:
+            left = await self.store.pending()
+        except NotReadyError as error:
+            logger.warning("cannot read the accepted messages to resume: %s", error)
+            return
+        for message in left:
+            try:
+                await self.handle_accepted(
+                    message.conversation_id, message.message_id, message.parts
+                )
+            except Exception as error:  # answered with an error, or left for the next start
+                logger.warning("resuming message %s failed: %s", message.message_id, error)
+        if left:
+            logger.info("resumed %d accepted messages", len(left))
+
+    async def _forget_accepted(self, conversation_id: str, message_id: str) -> None:
+        try:
+            await self.store.remove_pending(conversation_id, message_id)
+        except NotReadyError as error:  # resumed later: then answered from the stored turn
+            logger.warning("could not clear accepted message %s: %s", message_id, error)
+
+    async def _handle(
+        self,
+        conversation_id: str,
+        parts: Sequence[Part],
+        message_id: str | None,
+        on_understood: OnUnderstood | None,
+    ) -> HandledMessage:
+        retried = message_id is not None
         message_id = message_id or new_message_id()
         async with self.store.lock(conversation_id):
+            if retried and (seen := await self.store.find_turn(conversation_id, message_id)):
+                return replayed_message(conversation_id, seen)
             created_at = time.time()
             understanding = await self.router.understand(parts)
             if on_understood is not None:
@@ -215,3 +294,27 @@ class Runtime:
                 reason = reply.handoff_reason or "requested"
                 await self.desk.hand_off(conversation_id, reason, understanding.prediction)
         return HandledMessage(conversation_id, message_id, understanding, reply, turn)
+
+
+def replayed_message(conversation_id: str, turn: Turn) -> HandledMessage:
+    """A stored turn as the answer to its retried message (no vectors or sources: not kept)."""
+    prediction = Prediction(
+        intent=turn.intent,
+        confidence=turn.confidence,
+        ranking=[RankedIntent(turn.intent, turn.confidence)],
+        out_of_scope=turn.out_of_scope,
+    )
+    understanding = Understanding(
+        prediction,
+        [PartResult(p["type"], p["plugin"], [], p.get("details", {})) for p in turn.parts],
+        dict(turn.timings_ms),
+    )
+    reply = Reply(
+        turn.reply,
+        quick_replies=list(turn.quick_replies),
+        handoff=turn.handoff,
+        answered_by=turn.answered_by,  # type: ignore[arg-type]  # stored from an AnsweredBy
+    )
+    return HandledMessage(
+        conversation_id, turn.message_id, understanding, reply, turn.sequence, replayed=True
+    )

@@ -13,10 +13,10 @@ import contextlib
 import logging
 from pathlib import Path
 
-from fusiondesk.plugins import PluginRegistry
+from fusiondesk.plugins import Part, PluginRegistry
 from fusiondesk.service.aio import stop_task
 from fusiondesk.service.demo import DEMO_DOMAIN
-from fusiondesk.service.errors import NotReadyError
+from fusiondesk.service.errors import FusionDeskError, NotReadyError
 from fusiondesk.service.replies.domain import DOMAIN_FILE, Domain
 from fusiondesk.service.replies.knowledge import open_knowledge_base
 from fusiondesk.service.replies.responder import Responder
@@ -30,6 +30,17 @@ from fusiondesk.service.understanding.router import Router
 from fusiondesk.service.understanding.wiring import build_executor, build_model_registry
 
 logger = logging.getLogger(__name__)
+
+PROBE_TEXT = "hello, I need some help with my order"
+PROBE_TIMEOUT_S = 60.0
+"""Longest a reload's probe message may take (through the workers with the Celery executor)."""
+
+
+class UnservableModelError(FusionDeskError):
+    """A model the loaded plugins cannot feed, or that fails a probe message: not swapped in."""
+
+    code = "model_unservable"
+    status = 422
 
 
 def domain_path(settings: Settings, model_dir: Path | None = None) -> Path:
@@ -89,7 +100,8 @@ class ModelServer:
 
         Everything the new model needs (its classifier and, when its plugin settings differ,
         new plugins and executor) is loaded and warmed first; the old model keeps answering
-        until one assignment swaps the router. On any failure the old model stays.
+        until one assignment swaps the router. On any failure the old model stays, including a
+        model that the loaded plugins cannot feed or that fails a probe message.
         """
         async with self._reload_lock:
             classifier = await asyncio.to_thread(
@@ -106,8 +118,16 @@ class ModelServer:
             responder = Responder(
                 TemplateResponder(domain), self.settings.responder, knowledge=knowledge
             )
+            router = Router(registry, executor, classifier)
+            try:
+                await check_servable(router)
+            except UnservableModelError:
+                if executor is not self.executor:
+                    await executor.close()
+                await responder.aclose()
+                raise
             old_executor, old_responder = self.executor, self.responder
-            self._router = Router(registry, executor, classifier)
+            self._router = router
             self.registry, self.executor = registry, executor
             self.domain, self.responder = domain, responder
             self.model_dir, self.load_error = model_dir, None
@@ -142,3 +162,32 @@ class ModelServer:
             await stop_task(self._watch)
         await self.responder.aclose()
         await self.executor.close()
+
+
+async def check_servable(router: Router) -> None:
+    """Refuse a model none of whose slots a loaded plugin fills (every message would fail), and
+    one that fails a typed probe message when typed text feeds it; other gaps are logged."""
+    produced = router.registry.slot_specs()
+    spaces = {spec.space for spec in produced.values() if spec.space is not None}
+    model_slots = router.classifier.config.slots
+    fed = {slot.name for slot in model_slots if slot.name in produced or slot.space in spaces}
+    if not fed:
+        raise UnservableModelError(
+            f"No loaded plugin fills any of the model's slots {[s.name for s in model_slots]} "
+            f"(the plugins produce {sorted(produced)}); the current model keeps serving."
+        )
+    if unfed := [slot.name for slot in model_slots if slot.name not in fed]:
+        logger.warning("no loaded plugin fills the model's slots %s", unfed)
+    if "text" not in router.registry.part_types:
+        return
+    text_slots = router.registry.for_part_type("text").slots
+    model_spaces = {slot.space for slot in model_slots if slot.space is not None}
+    if not any(spec.name in fed or spec.space in model_spaces for spec in text_slots):
+        return
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT_S):
+            await router.understand([Part("text", text=PROBE_TEXT)])
+    except Exception as error:
+        raise UnservableModelError(
+            f"A probe message failed on the new model ({error}); the current model keeps serving."
+        ) from error

@@ -285,6 +285,18 @@ class Settings(BaseSettings):
         gt=0,
         description="Poll the served model's config.json this often and reload when it changes.",
     )
+    redis_timeout_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="Longest wait for one Redis command of a request (store, locks, rate "
+        "limits); past it, and one retry, the request gets 503 store_unavailable.",
+    )
+    shutdown_grace_s: float = Field(
+        default=25.0,
+        ge=0,
+        description="On SIGTERM, how long in-flight messages may finish before they are "
+        "answered 503 shutting_down and the process exits (fits a 30 s Kubernetes grace).",
+    )
     voice_model: str | None = Field(
         default=None,
         description="Whisper model of the voice plugin: 'tiny.en' (default, English) or 'base' "

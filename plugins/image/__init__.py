@@ -43,6 +43,12 @@ class ImageConfig(PluginConfig):
     ocr_max_regions: int = Field(
         default=32, ge=1, description="Most text regions (lines) recognised per image."
     )
+    ocr_max_line_heights: float = Field(
+        default=320.0,
+        gt=0,
+        description="Most text read per image, as the summed length of its lines in line "
+        "heights (about 2 characters each): the recogniser's cost grows with it.",
+    )
     ocr_min_confidence: float = Field(
         default=0.5, ge=0.0, le=1.0, description="OCR lines below this are shown but not embedded."
     )
@@ -71,6 +77,7 @@ class ImagePlugin(ModalityPlugin):
         if self.config.ocr_enabled:
             self.ocr = OcrEngine(
                 max_regions=self.config.ocr_max_regions,
+                max_line_heights=self.config.ocr_max_line_heights,
                 min_confidence=self.config.ocr_min_confidence,
             )
             self.text_encoder = shared_sentence_encoder(self.config.text_model_path, self.device)

@@ -4,13 +4,21 @@ Everything here runs in the API process on untrusted bytes, so the order matters
 comes from the magic bytes (never the file name or the declared media type), the byte and pixel
 limits are checked on the header before a single pixel is decoded, and only the decoder of the
 sniffed format is allowed to run.
+
+Big images are bounded in memory and time too: pixels are reduced to what the plugin needs as
+soon as they are decoded (JPEG even while decoding), at most ``LARGE_DECODES`` images over
+``LARGE_PIXELS`` decode at once, and the memory they used is handed back to the system after.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import functools
 import io
 import struct
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -21,6 +29,13 @@ ACCEPTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "HEIF")
 HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"})
 BACKGROUND = (255, 255, 255)
 """Transparent pixels (screenshots with alpha) are shown on white, as a viewer would."""
+REDUCIBLE_MODES = ("L", "LA", "RGB", "RGBA")
+"""Modes ``Image.reduce`` takes; others (palette, 16-bit) are converted first."""
+LARGE_PIXELS = 4_000_000
+"""Above this (a 2560x1600 screen), an image decodes in one of ``LARGE_DECODES`` slots: four
+6300x6300 PNGs decoding at once took the API to 3 GB."""
+LARGE_DECODES = 2
+_large_decodes = threading.BoundedSemaphore(LARGE_DECODES)
 
 
 @dataclass(frozen=True)
@@ -91,12 +106,16 @@ def decode_image(
         image = Image.open(io.BytesIO(data), formats=[image_format])
         width, height = image.size
         check_dimensions(width, height, limits)
-        if image_format == "JPEG":
-            scale = min(1.0, max(long_side / max(width, height), short_side / min(width, height)))
-            image.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
-        image.load()
-        upright = ImageOps.exif_transpose(image)
-        rgb = to_rgb(upright if upright is not None else image)
+        scale = min(1.0, max(long_side / max(width, height), short_side / min(width, height)))
+        if width * height <= LARGE_PIXELS:
+            rgb = _decode_reduced(image, image_format, scale)
+        else:
+            with _large_decodes:
+                try:
+                    rgb = _decode_reduced(image, image_format, scale)
+                finally:
+                    image.close()
+                    release_memory()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         # Pillow's own guard (its global limit) fires inside open(); report it like ours.
         raise InputTooLargeError(
@@ -117,6 +136,42 @@ def decode_image(
             code="corrupt_image",
         ) from error
     return DecodedImage(rgb, image_format, width, height)
+
+
+def _decode_reduced(image: Image.Image, image_format: str, scale: float) -> Image.Image:
+    """The upright RGB pixels at about ``scale`` (never below it): JPEG decodes reduced; other
+    formats decode whole and are at once reduced by a whole factor (a box filter, fast), so
+    that conversions and resizes work on the small image, never on a full-size copy."""
+    width, height = image.size
+    if image_format == "JPEG":
+        image.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
+    image.load()
+    reduced = image
+    if (factor := int(1 / scale)) >= 2 and image.size == (width, height):
+        full = image if image.mode in REDUCIBLE_MODES else to_rgb(image)
+        reduced = full.reduce(factor)
+        reduced.info = dict(image.info)  # keeps the EXIF orientation
+        image.close()  # the full-size pixels go now, not when the caller's reference does
+        full.close()
+    upright = ImageOps.exif_transpose(reduced)
+    return to_rgb(upright if upright is not None else reduced)
+
+
+def release_memory() -> None:
+    """Hand freed heap pages back to the system: glibc keeps them for reuse otherwise, and a
+    burst of big images left the API holding 2.6 GB it no longer used."""
+    if (trim := _malloc_trim()) is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``; None elsewhere (musl, macOS), where there is nothing to call."""
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return None
+    return trim
 
 
 def header_dimensions(data: bytes, image_format: str) -> tuple[int, int] | None:

@@ -2,7 +2,9 @@
 
 OCR is the expensive half of the image plugin, so it is done in two bounded steps: the detector
 finds text regions on a page whose long side is capped, and the recogniser only runs when there
-are regions, on at most ``max_regions`` of them (in reading order), for a whole batch at once.
+are regions, on at most ``max_regions`` of them (in reading order) whose summed length stays
+within ``max_line_heights``, for a whole batch at once. The recogniser scales every line to one
+height, so its cost grows with the lines' lengths: a 48-line screenshot once took 36 s.
 The direction classifier is skipped: customers' screenshots and photos of receipts are upright.
 """
 
@@ -73,12 +75,13 @@ def encode_page(image: Image.Image, max_side: int) -> bytes:
 
 
 class OcrEngine:
-    def __init__(self, *, max_regions: int, min_confidence: float) -> None:
+    def __init__(self, *, max_regions: int, min_confidence: float, max_line_heights: float) -> None:
         from rapidocr_onnxruntime import RapidOCR
 
         # "max" limit: the detector never upscales; pages arrive already capped.
         self._engine = RapidOCR(det_limit_type="max", print_verbose=False)
         self.max_regions = max_regions
+        self.max_line_heights = max_line_heights
         self.min_confidence = min_confidence
         self._lock = threading.Lock()
 
@@ -96,8 +99,11 @@ class OcrEngine:
                 results.append(OcrResult(regions=found, min_confidence=self.min_confidence))
                 if found:
                     ordered = self._engine.sorted_boxes(boxes)[: self.max_regions]
-                    crops.extend(self._engine.get_crop_img_list(bgr, ordered))
-                    owners.extend((index, _bounds(box)) for box in ordered)
+                    read = within_length(
+                        self._engine.get_crop_img_list(bgr, ordered), self.max_line_heights
+                    )
+                    crops.extend(read)
+                    owners.extend((index, _bounds(box)) for box in ordered[: len(read)])
             if not crops:
                 return results
             recognised, _ = self._engine.text_rec(crops)
@@ -105,6 +111,20 @@ class OcrEngine:
             if text.strip():
                 results[owner].lines.append(OcrLine(text.strip(), float(score), box))
         return results
+
+
+def within_length(crops: list[np.ndarray], max_line_heights: float) -> list[np.ndarray]:
+    """The first crops (in reading order) whose summed width, in units of their own height,
+    stays within ``max_line_heights``; always the first one."""
+    kept: list[np.ndarray] = []
+    total = 0.0
+    for crop in crops:
+        height, width = crop.shape[:2]
+        total += width / max(height, 1)
+        if kept and total > max_line_heights:
+            break
+        kept.append(crop)
+    return kept
 
 
 def _bounds(quad: np.ndarray) -> Box:

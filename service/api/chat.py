@@ -7,6 +7,7 @@ conversation, ``held`` replaces ``reply`` (unless the bot acknowledges the messa
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -49,6 +50,21 @@ def sniff_part_type(data: bytes) -> tuple[str, str]:
     )
 
 
+JSON_TOO_DEEP = "json_too_deep"
+
+
+def load_json(text: str, invalid: str) -> Any:
+    """``json.loads``, refusing bad JSON with ``invalid`` as the message (422) and JSON nested
+    past the parser's recursion limit (~1,000 levels) as ``json_too_deep``, so that a
+    ``RecursionError`` never escapes into an error handler."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RequestRejectedError(invalid) from error
+    except RecursionError as error:
+        raise RequestRejectedError("The JSON is nested too deeply.", code=JSON_TOO_DEEP) from error
+
+
 def check_part_count(runtime: Runtime, parts: Sequence[Part]) -> None:
     limit = runtime.settings.limits.max_parts
     if len(parts) > limit:
@@ -77,7 +93,14 @@ async def converse(
     *,
     channel: str,
 ) -> None:
-    """Handle one message, emitting its events; errors become an ``error`` event."""
+    """Handle one message, emitting its events; errors become an ``error`` event. It is
+    recorded before ``received`` is sent, so an acknowledged message is answered even if this
+    process stops first (by the next one, into the history)."""
+    try:
+        await runtime.accept(conversation_id, message_id, parts)
+    except FusionDeskError as error:
+        await emit(error_event(error.code, error.message, message_id))
+        return
     await emit({"event": "received", "message_id": message_id})
 
     async def on_understood(understanding: Understanding) -> None:
@@ -95,8 +118,8 @@ async def converse(
         await emit({"event": "typing"})
 
     try:
-        handled = await runtime.handle(
-            conversation_id, parts, message_id, on_understood=on_understood
+        handled = await runtime.handle_accepted(
+            conversation_id, message_id, parts, on_understood=on_understood
         )
     except Exception as error:
         status, code, message = describe_error(error)
@@ -105,12 +128,13 @@ async def converse(
         await emit(error_event(code, message, message_id))
         return
     prediction = handled.understanding.prediction
-    record_message(
-        channel,
-        prediction.intent,
-        out_of_scope=prediction.out_of_scope,
-        handoff=handled.reply.handoff,
-    )
+    if not handled.replayed:  # a retry's answer was counted when it was made
+        record_message(
+            channel,
+            prediction.intent,
+            out_of_scope=prediction.out_of_scope,
+            handoff=handled.reply.handoff,
+        )
     if handled.reply.answered_by == "held" and not handled.reply.text:
         # A person has the conversation: the message is stored and shown to the agents.
         await emit({"event": "held", "message_id": message_id})

@@ -61,9 +61,12 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
-    code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
-        error.status_code, "http_error"
-    )
+    code = {
+        400: "invalid_body",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "body_too_large",
+    }.get(error.status_code, "http_error")
     return error_response(error.status_code, code, str(error.detail), error.headers)
 
 

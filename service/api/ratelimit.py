@@ -30,13 +30,19 @@ class RateLimiter(Protocol):
 
     async def close(self) -> None: ...
 
+    async def ping(self) -> None:
+        """Raises ``StoreUnavailableError`` when the limits' store cannot be reached."""
+        ...
+
 
 def build_rate_limiter(settings: Settings) -> RateLimiter:
     """Shared through Redis when conversations are (several API processes), else in memory."""
     if settings.store == "redis":
-        from redis.asyncio import Redis
+        from fusiondesk.service.conversations.redis_client import connect_redis
 
-        return RedisRateLimiter(Redis.from_url(settings.redis_url))
+        return RedisRateLimiter(
+            connect_redis(settings.redis_url, timeout_s=settings.redis_timeout_s)
+        )
     return InMemoryRateLimiter()
 
 
@@ -62,6 +68,9 @@ class InMemoryRateLimiter:
 
     async def close(self) -> None:
         """Nothing to release: the hits live in this process."""
+
+    async def ping(self) -> None:
+        """Always reachable: the hits live in this process."""
 
     def _forget_idle(self, now: float) -> None:
         idle = [b for b, hits in self._hits.items() if not hits or hits[-1] <= now - self._window]
@@ -89,19 +98,28 @@ class RedisRateLimiter:
     """Shares its limits across API processes; ``close`` closes its Redis client."""
 
     def __init__(self, redis: Redis, window: float = WINDOW_SECONDS) -> None:
+        # Imported here, as redis itself is: the in-memory service runs without the package.
+        from fusiondesk.service.conversations.redis_client import store_faults
+
         self.redis = redis
         self._window = window
+        self._faults = store_faults
 
     async def hit(self, bucket: str, limit: int) -> float | None:
-        wait = float(
-            await self.redis.eval(
-                _HIT, 1, f"fd:rl:{bucket}", self._window, limit, secrets.token_hex(8)
+        with self._faults():
+            wait = float(
+                await self.redis.eval(
+                    _HIT, 1, f"fd:rl:{bucket}", self._window, limit, secrets.token_hex(8)
+                )
             )
-        )
         return None if wait < 0 else wait
 
     async def close(self) -> None:
         await self.redis.aclose()
+
+    async def ping(self) -> None:
+        with self._faults():
+            await self.redis.ping()
 
 
 def retry_after_header(wait_seconds: float) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import secrets
 from pathlib import Path
 
@@ -20,6 +21,7 @@ def serve(host: str | None, port: int | None, model_dir: Path | None) -> None:
     import uvicorn
 
     from fusiondesk.service.api import create_app
+    from fusiondesk.service.cli.graceful import SHUTDOWN_MARGIN_S, GracefulServer
     from fusiondesk.service.demo import ensure_demo_model
     from fusiondesk.service.observability import configure_logging
     from fusiondesk.service.understanding.wiring import build_registry
@@ -32,8 +34,9 @@ def serve(host: str | None, port: int | None, model_dir: Path | None) -> None:
             click.echo("Trained the demo model.")
     click.echo(f"fusiondesk on http://{settings.host}:{settings.port} (docs at /docs)")
     configure_logging(settings.log_format)
-    uvicorn.run(
-        create_app(settings),
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
         host=settings.host,
         port=settings.port,
         log_config=None,  # our handler: JSON lines with request ids, secrets masked
@@ -42,7 +45,10 @@ def serve(host: str | None, port: int | None, model_dir: Path | None) -> None:
         # Chat events are a few hundred bytes: compressing each one costs the event loop more
         # CPU than it saves bandwidth (media goes up uncompressed anyway, it is compressed).
         ws_per_message_deflate=False,
+        # A second past our own cut-off, by which the cut-off messages have had their 503s.
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_s + SHUTDOWN_MARGIN_S),
     )
+    GracefulServer(config, app, settings.shutdown_grace_s).run()
 
 
 @click.group()

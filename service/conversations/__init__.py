@@ -10,12 +10,11 @@ def build_store(settings: Settings) -> ConversationStore:
     """The store ``settings.store`` names; Redis is imported only when chosen."""
     options = settings.conversations
     if settings.store == "redis":
-        from redis.asyncio import Redis
-
+        from fusiondesk.service.conversations.redis_client import connect_redis
         from fusiondesk.service.conversations.redis_store import RedisConversationStore
 
         return RedisConversationStore(
-            Redis.from_url(settings.redis_url),
+            connect_redis(settings.redis_url, timeout_s=settings.redis_timeout_s),
             max_turns=options.max_turns,
             ttl_seconds=options.ttl_seconds,
             lock_timeout_seconds=options.lock_timeout_seconds,

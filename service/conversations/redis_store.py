@@ -1,11 +1,13 @@
 """Conversation history in Redis: shared by every API process, kept across restarts.
 
 Keys (``fd:`` prefix): ``conv:{id}:meta`` (hash: owner, token hash), ``conv:{id}:turns``
-(list of JSON turns, trimmed to ``max_turns``), ``conv:{id}:count`` (turns ever appended) and
-``conv:{id}:lock``, ``conv:{id}:state`` (hash: version and the JSON state), the sorted set
-``handed_off`` (conversations waiting for or with an agent) and ``conv:{id}:media:{key}``
-(audio and images kept for the agents). History expires
-``ttl_seconds`` after the conversation's last write.
+(list of JSON turns, trimmed to ``max_turns``), ``conv:{id}:count`` (turns ever appended),
+``conv:{id}:lock``, ``conv:{id}:ids`` (hash: message id -> sequence, for exactly-once
+retries), ``conv:{id}:state`` (hash: version and the JSON state), the sorted set
+``handed_off`` (conversations waiting for or with an agent), ``conv:{id}:media:{key}`` (audio
+and images kept for the agents) and ``pending`` (hash: messages accepted and not yet answered,
+for the next process to answer after a restart). Every call maps Redis being unreachable to a
+503 (``redis_client``). History expires ``ttl_seconds`` after the conversation's last write.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from fusiondesk.service.conversations.pending import PendingMessage, pending_key
+from fusiondesk.service.conversations.redis_client import REDIS_FAULTS, guarded, store_faults
 from fusiondesk.service.conversations.store import (
     ConversationBusyError,
     ConversationMeta,
@@ -28,7 +33,10 @@ from fusiondesk.service.conversations.store import (
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+logger = logging.getLogger(__name__)
+
 PREFIX = "fd:"
+PENDING_KEY = f"{PREFIX}pending"
 
 # Deletes the lock only if this holder still owns it, so a holder whose lock expired cannot
 # free the next holder's lock.
@@ -84,6 +92,7 @@ class RedisConversationStore:
         self._ttl = ttl_seconds
         self._lock_timeout = lock_timeout_seconds
 
+    @guarded
     async def create(self, conversation_id: str, meta: ConversationMeta) -> bool:
         fields: list[str] = []
         for name, value in meta.to_dict().items():
@@ -93,6 +102,7 @@ class RedisConversationStore:
         )
         return bool(created)
 
+    @guarded
     async def meta(self, conversation_id: str) -> ConversationMeta | None:
         raw: dict[bytes | str, bytes | str] = await self.redis.hgetall(
             _key(conversation_id, "meta")
@@ -101,20 +111,62 @@ class RedisConversationStore:
             return None
         return ConversationMeta.from_dict({_text(k): _text(v) for k, v in raw.items()})
 
+    @guarded
     async def append(self, conversation_id: str, turn: Turn) -> int:
         turns_key, count_key = _key(conversation_id, "turns"), _key(conversation_id, "count")
+        ids_key = _key(conversation_id, "ids")
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.rpush(turns_key, json.dumps(turn.to_dict()))
             pipe.ltrim(turns_key, -self._max_turns, -1)
             pipe.incr(count_key)
-            for key in (turns_key, count_key, _key(conversation_id, "meta")):
+            pipe.hset(ids_key, turn.message_id, turn.sequence)
+            for key in (turns_key, count_key, ids_key, _key(conversation_id, "meta")):
                 pipe.expire(key, self._ttl)
             results: list[Any] = await pipe.execute()
         return int(results[2])
 
+    @guarded
+    async def find_turn(self, conversation_id: str, message_id: str) -> Turn | None:
+        sequence = await self.redis.hget(_key(conversation_id, "ids"), message_id)
+        if sequence is None:
+            return None
+        count = await self.count(conversation_id)
+        # The turn sits ``count - sequence`` places from the list's end (older ones are trimmed).
+        raw = await self.redis.lindex(_key(conversation_id, "turns"), int(sequence) - count - 1)
+        if raw is not None:
+            turn = Turn.from_dict(json.loads(raw))
+            if turn.message_id == message_id:
+                return turn
+        # An agent's turn written beside the customer's (not under the lock) can shift the
+        # positions; the list is bounded by ``max_turns``, so read it, newest first.
+        for turn in reversed(await self.turns(conversation_id)):
+            if turn.message_id == message_id:
+                return turn
+        return None
+
+    @guarded
+    async def ping(self) -> None:
+        await self.redis.ping()
+
+    @guarded
+    async def add_pending(self, message: PendingMessage) -> None:
+        await self.redis.hset(PENDING_KEY, message.key, message.to_json())
+
+    @guarded
+    async def remove_pending(self, conversation_id: str, message_id: str) -> None:
+        await self.redis.hdel(PENDING_KEY, pending_key(conversation_id, message_id))
+
+    @guarded
+    async def pending(self) -> list[PendingMessage]:
+        raw: dict[bytes | str, bytes | str] = await self.redis.hgetall(PENDING_KEY)
+        messages = [PendingMessage.from_json(value) for value in raw.values()]
+        return sorted(messages, key=lambda message: message.accepted_at)
+
+    @guarded
     async def count(self, conversation_id: str) -> int:
         return int(await self.redis.get(_key(conversation_id, "count")) or 0)
 
+    @guarded
     async def turns(self, conversation_id: str, last: int | None = None) -> list[Turn]:
         if last is not None and last <= 0:
             return []
@@ -130,7 +182,10 @@ class RedisConversationStore:
         lease_ms = int(self._lock_timeout * 1000)
         deadline = time.monotonic() + self._lock_timeout
         pause = 0.002
-        while not await self.redis.set(key, holder, nx=True, px=lease_ms):
+        while True:
+            with store_faults():
+                if await self.redis.set(key, holder, nx=True, px=lease_ms):
+                    break
             if time.monotonic() > deadline:
                 raise ConversationBusyError(
                     "Another message of this conversation is still being handled."
@@ -140,12 +195,18 @@ class RedisConversationStore:
         try:
             yield
         finally:
-            await self.redis.eval(_RELEASE, 1, key, holder)
+            try:
+                await self.redis.eval(_RELEASE, 1, key, holder)
+            except REDIS_FAULTS as error:
+                # The lease expires by itself; failing the handled message for it would not.
+                logger.warning("releasing %s failed (%s); its lease will expire", key, error)
 
+    @guarded
     async def state(self, conversation_id: str) -> ConversationState:
         raw = await self.redis.hget(_key(conversation_id, "state"), "json")
         return ConversationState() if raw is None else ConversationState.from_dict(json.loads(raw))
 
+    @guarded
     async def swap_state(
         self, conversation_id: str, expected_version: int, new: ConversationState
     ) -> bool:
@@ -164,10 +225,12 @@ class RedisConversationStore:
         )
         return bool(swapped)
 
+    @guarded
     async def handed_off(self) -> list[str]:
         raw: list[Any] = await self.redis.zrange(HANDED_OFF_KEY, 0, -1)
         return [_text(item) for item in raw]
 
+    @guarded
     async def keep_media(
         self, conversation_id: str, key: str, media_type: str, data: bytes
     ) -> None:
@@ -177,6 +240,7 @@ class RedisConversationStore:
             pipe.expire(media_key, self._ttl)
             await pipe.execute()
 
+    @guarded
     async def media(self, conversation_id: str, key: str) -> tuple[str, bytes] | None:
         raw: dict[Any, Any] = await self.redis.hgetall(_key(conversation_id, f"media:{key}"))
         if not raw:

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from fusiondesk.service.conversations.pending import PendingMessage, pending_key
 from fusiondesk.service.errors import FusionDeskError
 
 
@@ -176,6 +177,24 @@ class ConversationStore(Protocol):
 
     async def close(self) -> None: ...
 
+    async def find_turn(self, conversation_id: str, message_id: str) -> Turn | None:
+        """The kept turn that answered ``message_id``, if any (a retried message)."""
+        ...
+
+    async def ping(self) -> None:
+        """Raises ``StoreUnavailableError`` when the store cannot be reached."""
+        ...
+
+    async def add_pending(self, message: PendingMessage) -> None:
+        """Record a message accepted and not yet answered (see ``pending``)."""
+        ...
+
+    async def remove_pending(self, conversation_id: str, message_id: str) -> None: ...
+
+    async def pending(self) -> list[PendingMessage]:
+        """Every message accepted and not yet answered, oldest first."""
+        ...
+
 
 class InMemoryConversationStore:
     """Keeps the last ``max_turns`` turns of the ``max_conversations`` most recent
@@ -197,6 +216,8 @@ class InMemoryConversationStore:
         self._waiters: dict[str, int] = {}
         self._states: dict[str, ConversationState] = {}
         self._media: dict[str, dict[str, tuple[str, bytes]]] = {}
+        # Lost with the process, like everything here: a restart answers none of them.
+        self._pending: dict[str, PendingMessage] = {}
 
     async def create(self, conversation_id: str, meta: ConversationMeta) -> bool:
         if conversation_id in self._meta:
@@ -274,6 +295,25 @@ class InMemoryConversationStore:
         self._turns.clear()
         self._meta.clear()
         self._counts.clear()
+
+    async def find_turn(self, conversation_id: str, message_id: str) -> Turn | None:
+        # Newest first: a retry comes soon after its original.
+        for turn in reversed(self._turns.get(conversation_id, ())):
+            if turn.message_id == message_id:
+                return turn
+        return None
+
+    async def ping(self) -> None:
+        """Always reachable: it lives in this process."""
+
+    async def add_pending(self, message: PendingMessage) -> None:
+        self._pending[message.key] = message
+
+    async def remove_pending(self, conversation_id: str, message_id: str) -> None:
+        self._pending.pop(pending_key(conversation_id, message_id), None)
+
+    async def pending(self) -> list[PendingMessage]:
+        return sorted(self._pending.values(), key=lambda message: message.accepted_at)
 
     def _history(self, conversation_id: str) -> deque[Turn]:
         history = self._turns.get(conversation_id)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from fusiondesk.service.api.deps import RuntimeDep
@@ -40,10 +40,17 @@ async def healthz() -> dict[str, str]:
         **error_responses(503),
     },
 )
-async def readyz(runtime: RuntimeDep) -> JSONResponse:
+async def readyz(request: Request, runtime: RuntimeDep) -> JSONResponse:
     if not runtime.ready:
         message = runtime.load_error or "Models are still loading."
         return error_response(503, "not_ready", message, {"Retry-After": RETRY_AFTER_SECONDS})
+    if runtime.in_flight.stopping:
+        return error_response(
+            503, "shutting_down", "The service is stopping.", {"Retry-After": RETRY_AFTER_SECONDS}
+        )
+    # Through the clients requests use: a 503 store_unavailable here is what they would get.
+    await runtime.store.ping()
+    await request.app.state.limiter.ping()
     executor = runtime.executor.describe()
     if executor.get("ready") is False:  # e.g. the broker is down or no worker is up
         return error_response(

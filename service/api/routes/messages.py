@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -10,7 +9,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
 from fusiondesk.plugins import Part
-from fusiondesk.service.api.chat import check_part_count
+from fusiondesk.service.api.chat import check_part_count, load_json
 from fusiondesk.service.api.deps import RuntimeDep
 from fusiondesk.service.api.openapi import AUTH_ERRORS, error_responses
 from fusiondesk.service.api.schemas import (
@@ -89,7 +88,8 @@ async def post_message(
     )
     handled = await runtime.handle(envelope.conversation_id, parts, envelope.message_id)
     out = to_message_out(handled)
-    record_message("http", out.intent, out_of_scope=out.out_of_scope, handoff=out.handoff)
+    if not handled.replayed:  # a retry's answer was counted when it was made
+        record_message("http", out.intent, out_of_scope=out.out_of_scope, handoff=out.handoff)
     return out
 
 
@@ -116,10 +116,7 @@ async def _read_form(request: Request, max_parts: int) -> tuple[MessageEnvelope,
 async def _parts_of_form(form: FormData) -> tuple[MessageEnvelope, list[Part]]:
     fields: dict[str, Any] = {}
     if isinstance(message := form.get("message"), str):
-        try:
-            fields = json.loads(message)
-        except json.JSONDecodeError as error:
-            raise RequestRejectedError("Field 'message' is not valid JSON.") from error
+        fields = load_json(message, "Field 'message' is not valid JSON.")
         if not isinstance(fields, dict):
             raise RequestRejectedError("Field 'message' must be a JSON object.")
     for name in ("conversation_id", "message_id"):

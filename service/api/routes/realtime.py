@@ -18,7 +18,14 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect
 
 from fusiondesk.plugins import Part
-from fusiondesk.service.api.chat import check_part_count, converse, describe_error, sniff_part_type
+from fusiondesk.service.api.chat import (
+    JSON_TOO_DEEP,
+    check_part_count,
+    converse,
+    describe_error,
+    load_json,
+    sniff_part_type,
+)
 from fusiondesk.service.api.conversation_schemas import (
     ChatMessageIn,
     error_event,
@@ -179,12 +186,12 @@ class ChatSocket:
             except Exception as error:
                 _, code, message = describe_error(error)
                 await self.emit(error_event(code, message, _message_id_of(text)))
+                if code == JSON_TOO_DEEP:  # not a chat client: say why, then hang up properly
+                    await self.websocket.close(code=1007, reason=code)
+                    return
 
     async def _text(self, text: str) -> None:
-        try:
-            frame = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise RequestRejectedError("Frames must be JSON objects.") from error
+        frame = load_json(text, "Frames must be JSON objects.")
         kind = frame.get("type") if isinstance(frame, dict) else None
         if kind == "ping":
             await self.emit({"event": "pong"})
@@ -230,7 +237,7 @@ def _message_id_of(text: str | None) -> str | None:
     """The message id of a refused frame, when one can be read, so the client can match it."""
     try:
         frame = json.loads(text or "")
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     message_id = frame.get("message_id") if isinstance(frame, dict) else None
     return message_id if is_valid_id(message_id) else None

@@ -20,7 +20,7 @@ from fusiondesk.service.runtime import Runtime
 from fusiondesk.service.settings import ApiKey, Auth, Settings
 from fusiondesk.service.training import TrainingOptions, train_from_file
 from fusiondesk.service.training.finetune import FinetuneOptions
-from fusiondesk.service.understanding.fusion.model import CONFIG_FILE
+from fusiondesk.service.understanding.fusion.model import CONFIG_FILE, FusionConfig, FusionModel
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -149,3 +149,23 @@ def test_file_watch_reloads_a_rewritten_model(admin_client: TestClient) -> None:
     while runtime.router.classifier.threshold != pytest.approx(0.987):
         assert time.monotonic() < deadline, "the watch did not reload the model"
         time.sleep(0.1)
+
+
+def test_admin_reload_refuses_a_model_no_plugin_can_feed(
+    admin_client: TestClient, tmp_path: Path
+) -> None:
+    runtime = admin_client.app.state.runtime  # type: ignore[attr-defined]
+    config = json.loads((runtime.model_dir / CONFIG_FILE).read_text())
+    config["slots"] = [{"name": "thermal", "dim": 16, "space": "thermal"}]
+    unservable = tmp_path / "thermal"
+    FusionModel(FusionConfig.model_validate(config)).save(unservable)
+
+    refused = admin_client.post(
+        "/v1/admin/model", json={"path": str(unservable)}, headers={"X-API-Key": ADMIN_KEY}
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["code"] == "model_unservable"
+    assert "thermal" in refused.json()["error"]["message"]
+    # The old model kept serving throughout.
+    assert admin_client.get("/readyz").json()["model"]["path"] == str(runtime.model_dir)
+    assert _intent(admin_client, "where is my parcel") == "order_status"

@@ -59,6 +59,25 @@ def test_store_keeps_turns_with_a_ttl_and_locks_across_clients(redis_url: str) -
     asyncio.run(run())
 
 
+def test_store_finds_a_kept_turn_by_message_id(redis_url: str) -> None:
+    async def run() -> None:
+        store = RedisConversationStore(Redis.from_url(redis_url), max_turns=2, ttl_seconds=600)
+        try:
+            for index in range(3):
+                turn = _turn(f"f{index}")
+                turn.sequence = index + 1
+                await store.append("find", turn)
+            found = await store.find_turn("find", "f1")
+            assert found is not None and (found.message_id, found.sequence) == ("f1", 2)
+            assert await store.find_turn("find", "f0") is None  # trimmed away
+            assert await store.find_turn("find", "unknown") is None
+            assert 0 < await store.redis.ttl("fd:conv:find:ids") <= 600
+        finally:
+            await store.close()
+
+    asyncio.run(run())
+
+
 def test_rate_limits_are_shared_through_redis(redis_url: str) -> None:
     async def run() -> None:
         one, two = Redis.from_url(redis_url), Redis.from_url(redis_url)

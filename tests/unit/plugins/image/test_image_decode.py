@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import io
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -13,8 +15,9 @@ from fusiondesk.plugins import (
     Part,
     UnsupportedInputError,
 )
-from fusiondesk.plugins.image import ImageConfig, ImagePlugin
+from fusiondesk.plugins.image import ImageConfig, ImagePlugin, decode
 from fusiondesk.plugins.image.decode import ImageLimits, decode_image, sniff_format
+from fusiondesk.plugins.image.ocr import within_length
 from fusiondesk.plugins.image.visual import CROP_SIZE
 from tests.images import PDF, SVG, encode, jpeg_declaring, png_declaring
 
@@ -151,6 +154,66 @@ def test_large_jpeg_decodes_at_a_reduced_scale_keeping_what_is_needed() -> None:
     decoded = decode_image(photo, LIMITS, long_side=0, short_side=256)
     assert (decoded.width, decoded.height) == (4000, 1000)  # as the customer sent it
     assert min(decoded.image.size) >= 256 and decoded.image.width < 4000
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "P"])
+def test_large_png_is_reduced_right_after_decoding(mode: str) -> None:
+    # Stored landscape with EXIF orientation 6: the reduced image must still come out upright.
+    stored = Image.new("RGB", (3000, 1000), "blue")
+    stored.paste((255, 0, 0), (0, 0, 1000, 1000))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    source = stored.convert(mode) if mode != "P" else stored.quantize(4)
+    decoded = decode_image(
+        encode(source, "PNG", exif=exif), LIMITS, long_side=1280 // 3, short_side=224
+    )
+    assert (decoded.width, decoded.height) == (3000, 1000)  # as the customer sent it
+    width, height = decoded.image.size
+    assert decoded.image.mode == "RGB" and width < height  # upright
+    assert 1280 // 3 <= height < 3000 and width >= 224  # reduced, never below what is needed
+    top = np.asarray(decoded.image)[:20].mean(axis=(0, 1))
+    assert top[0] > 150 and top[2] < 100  # the red third is on top
+
+
+def test_large_images_decode_two_at_a_time_and_give_memory_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    running, most, lock = [0], [0], threading.Lock()
+    real = decode._decode_reduced
+
+    def counted(*args: object) -> Image.Image:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.1)
+        try:
+            return real(*args)  # type: ignore[arg-type]
+        finally:
+            with lock:
+                running[0] -= 1
+
+    trims: list[int] = []
+    monkeypatch.setattr(decode, "_decode_reduced", counted)
+    monkeypatch.setattr(decode, "release_memory", lambda: trims.append(1))
+    big = encode(Image.new("RGB", (2100, 2000), "white"), "PNG")  # over LARGE_PIXELS
+    limits = ImageLimits(max_bytes=1 << 20, max_pixels=40_000_000, max_aspect_ratio=20.0)
+
+    def work() -> None:
+        decode_image(big, limits, long_side=1280, short_side=256)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most[0] == decode.LARGE_DECODES and len(trims) == 4
+
+
+def test_ocr_reads_lines_within_a_length_budget() -> None:
+    lines = [np.zeros((20, 400, 3)), np.zeros((20, 400, 3)), np.zeros((10, 300, 3))]
+    assert len(within_length(lines, 45)) == 2  # 20 + 20 line heights, then 30 more is over
+    assert len(within_length(lines, 100)) == 3
+    assert len(within_length(lines, 1)) == 1  # the first line is always read
 
 
 def test_preprocess_without_ocr_ships_no_page() -> None:

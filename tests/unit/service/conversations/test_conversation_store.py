@@ -32,6 +32,20 @@ def test_turns_come_back_oldest_first_and_trimmed() -> None:
     asyncio.run(run())
 
 
+def test_find_turn_finds_a_kept_turn_by_message_id() -> None:
+    async def run() -> None:
+        store = InMemoryConversationStore(max_turns=2)
+        for index in range(3):
+            await store.append("c", _turn(f"m{index}"))
+        found = await store.find_turn("c", "m2")
+        assert found is not None and found.message_id == "m2"
+        assert await store.find_turn("c", "m0") is None  # trimmed away
+        assert await store.find_turn("c", "unknown") is None
+        assert await store.find_turn("other", "m2") is None
+
+    asyncio.run(run())
+
+
 def test_create_keeps_the_first_owner() -> None:
     async def run() -> None:
         store = InMemoryConversationStore()
