@@ -124,10 +124,9 @@ def evaluate_classifier(
 ) -> Evaluation:
     """Score ``classifier`` on precomputed features, its slots aligned as when serving."""
     spaces = {name: spec.space for name, spec in features.specs.items()}
-    batch = [classifier.align(slots, spaces) for slots in features.as_slot_dicts()]
     return score(
         gold,
-        classifier.probabilities(batch),
+        classifier.message_probabilities(features.as_slot_dicts(), spaces),
         classifier.intents,
         threshold=classifier.threshold,
         out_of_scope_intent=classifier.config.out_of_scope_intent,

@@ -1,0 +1,287 @@
+"""Messages of several parts on BANKING77: does every part count?
+
+A fixed sample of BANKING77 test utterances becomes messages: the typed text, a voice note of it
+(espeak-ng, clear delivery as in bench/voice_accuracy.py) and a screenshot of it (``synth
+screenshot``'s renderer), plus a vague caption drawn from lines no model trained on ("hey",
+"any idea?"). Accuracy is printed for the 8 combinations of parts, for two models:
+
+* text-only: trained on train.csv's 10,003 texts (shared with bench/voice_accuracy.py);
+* all slots: the same texts plus ``--train-per-intent`` messages per intent made by
+  ``fusiondesk.service.synth.messages`` (caption, voice note, screenshot).
+
+For the text-only model it also prints the rules measured for reading several text-space parts
+(the shipped one is ``combine_readings``: the surest reading wins). Media, transcripts and OCR
+are cached under FUSIONDESK_HOME/cache/fusion-messages, so reruns are quick.
+
+    python bench/fusion_messages.py [--sample 300] [--train-per-intent 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.voice_accuracy import BANKING77, clear_delivery  # noqa: E402
+from fusiondesk.service.settings import Settings  # noqa: E402
+from fusiondesk.service.synth.messages import write_attachment_messages  # noqa: E402
+from fusiondesk.service.synth.screenshot import ScreenshotRenderer  # noqa: E402
+from fusiondesk.service.synth.voice import espeak_available, speak  # noqa: E402
+from fusiondesk.service.training import TrainingOptions, featurize, train_from_file  # noqa: E402
+from fusiondesk.service.training.data import load_dataset  # noqa: E402
+from fusiondesk.service.training.features import Features  # noqa: E402
+from fusiondesk.service.understanding.fusion import IntentClassifier  # noqa: E402
+from fusiondesk.service.understanding.fusion.model import CONFIG_FILE  # noqa: E402
+from fusiondesk.service.understanding.wiring import build_registry  # noqa: E402
+
+HELD_OUT_CAPTIONS = (
+    "hey",
+    "see the screenshot",
+    "any idea?",
+    "can you check this for me",
+    "look",
+    "this is the problem",
+    "please help me with this",
+    "here you go",
+)
+"""Vague lines for the test messages, none of them among the training captions."""
+COMBINATIONS: dict[str, tuple[str, ...]] = {
+    "text alone": ("text",),
+    "voice alone": ("voice",),
+    "screenshot alone": ("image",),
+    "vague caption + voice": ("caption", "voice"),
+    "vague caption + screenshot": ("caption", "image"),
+    "true text + voice": ("text", "voice"),
+    "true text + screenshot": ("text", "image"),
+    "voice + screenshot": ("voice", "image"),
+}
+Slots = dict[str, np.ndarray]
+Rule = Callable[[IntentClassifier, Sequence[Slots], dict[str, str | None]], np.ndarray]
+
+
+def test_messages(sample: int, seed: int, directory: Path) -> tuple[Path, Path]:
+    """The sample's messages (text, voice note, screenshot) and its vague captions, as JSONL."""
+    with (BANKING77 / "test.csv").open(encoding="utf-8", newline="") as handle:
+        rows = [(row["text"], row["category"]) for row in csv.DictReader(handle)]
+    rng = np.random.default_rng(seed)
+    chosen = sorted(rng.choice(len(rows), size=sample, replace=False))
+    renderer = ScreenshotRenderer(seed=seed)
+    media = directory / "media"
+    media.mkdir(parents=True, exist_ok=True)
+    messages, captions = [], []
+    for number, index in enumerate(chosen):
+        text, intent = rows[index]
+        audio, image = media / f"{index:05d}.wav", media / f"{index:05d}.png"
+        delivery = clear_delivery(rng)
+        if not audio.is_file():
+            audio.write_bytes(speak(text, delivery, seed=seed + number))
+        shot = renderer.render(text)
+        if not image.is_file():
+            image.write_bytes(shot.data)
+        relative = {"audio": f"media/{audio.name}", "image": f"media/{image.name}"}
+        messages.append({"text": text, **relative, "intent": intent})
+        captions.append(
+            {"text": HELD_OUT_CAPTIONS[number % len(HELD_OUT_CAPTIONS)], "intent": intent}
+        )
+    paths = directory / "messages.jsonl", directory / "captions.jsonl"
+    for path, lines in zip(paths, (messages, captions), strict=True):
+        path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    return paths
+
+
+def part_slots(features: Features, captions: Features) -> dict[str, list[Slots]]:
+    """Per part kind (text, caption, voice, image), each message's slots from that part."""
+    rows = features.as_slot_dicts()
+    by_part: dict[str, list[Slots]] = {
+        kind: [{n: v for n, v in row.items() if features.parts.get(n) == plugin} for row in rows]
+        for kind, plugin in (("text", "text"), ("voice", "voice"), ("image", "image"))
+    }
+    by_part["caption"] = captions.as_slot_dicts()
+    return by_part
+
+
+def messages_of(by_part: dict[str, list[Slots]], kinds: tuple[str, ...]) -> list[Slots]:
+    """The messages made of these parts (a caption goes in the text slot, as typed text)."""
+    merged: list[Slots] = [{} for _ in by_part["text"]]
+    for kind in kinds:
+        for message, slots in zip(merged, by_part[kind], strict=True):
+            message.update(slots)
+    return merged
+
+
+def shipped(
+    classifier: IntentClassifier, messages: Sequence[Slots], spaces: dict[str, str | None]
+) -> np.ndarray:
+    return classifier.message_probabilities(messages, spaces)
+
+
+def by_readings(combine: Callable[[np.ndarray], np.ndarray]) -> Rule:
+    def rule(
+        classifier: IntentClassifier, messages: Sequence[Slots], spaces: dict[str, str | None]
+    ) -> np.ndarray:
+        rows = []
+        for slots in messages:
+            readings = classifier.readings(slots, spaces) or [{}]
+            rows.append(combine(classifier.probabilities(readings)))
+        return np.stack(rows)
+
+    return rule
+
+
+def mean_of_vectors(
+    classifier: IntentClassifier, messages: Sequence[Slots], spaces: dict[str, str | None]
+) -> np.ndarray:
+    """Every text-space vector averaged into the text slot (close to joining the texts)."""
+    averaged = []
+    for slots in messages:
+        texts = [v for n, v in slots.items() if spaces.get(n) == "text"]
+        others = {n: v for n, v in slots.items() if spaces.get(n) != "text"}
+        averaged.append(others | ({"text": np.mean(texts, axis=0)} if texts else {}))
+    return classifier.message_probabilities(averaged, spaces)
+
+
+TEXT_ONLY_RULES: dict[str, Rule] = {
+    "caption fills only an empty slot (before)": by_readings(lambda p: p[0]),
+    "vectors averaged": mean_of_vectors,
+    "probabilities averaged": by_readings(lambda p: p.mean(axis=0)),
+    "confidence-weighted probabilities": by_readings(
+        lambda p: (p * p.max(axis=1, keepdims=True)).sum(axis=0)
+    ),
+    "surest reading wins (shipped)": shipped,
+}
+
+
+def accuracy(probabilities: np.ndarray, intents: list[str], gold: list[str]) -> float:
+    predicted = [intents[i] for i in probabilities.argmax(axis=1)]
+    return 100 * float(np.mean([p == g for p, g in zip(predicted, gold, strict=True)]))
+
+
+def all_slots_training_file(per_intent: int, seed: int, directory: Path) -> Path:
+    """train.csv's texts plus ``per_intent`` attachment messages per intent, as one JSONL."""
+    with (BANKING77 / "train.csv").open(encoding="utf-8", newline="") as handle:
+        rows = [(row["text"], row["category"]) for row in csv.DictReader(handle)]
+    rng = np.random.default_rng(seed)
+    picked: list[tuple[str, str]] = []
+    for intent in sorted({intent for _, intent in rows}):
+        of_intent = [row for row in rows if row[1] == intent]
+        picked.extend(
+            of_intent[i] for i in sorted(rng.choice(len(of_intent), per_intent, replace=False))
+        )
+    attachments = write_attachment_messages(picked, directory / "attachments.jsonl", seed=seed)
+    combined = directory / "train.jsonl"
+    texts = "".join(json.dumps({"text": t, "intent": i}) + "\n" for t, i in rows)
+    combined.write_text(texts + attachments.read_text(encoding="utf-8"), encoding="utf-8")
+    return combined
+
+
+def trained(data: Path, model_dir: Path, settings: Settings) -> IntentClassifier:
+    if not (model_dir / CONFIG_FILE).is_file():
+        registry = build_registry(settings)
+        train_from_file(data, model_dir, registry, TrainingOptions(), cache_dir=settings.cache_dir)
+    return IntentClassifier.load(model_dir)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sample", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--train-per-intent", type=int, default=4)
+    args = parser.parse_args()
+    if not (BANKING77 / "train.csv").is_file() or not espeak_available():
+        sys.exit("needs ../shared/data/banking77 and espeak-ng")
+    settings = Settings()
+    registry = build_registry(settings)
+    work = settings.cache_dir / "fusion-messages"
+    spaces = {name: spec.space for name, spec in registry.slot_specs().items()}
+
+    started = time.perf_counter()
+    messages_path, captions_path = test_messages(
+        args.sample, args.seed, work / f"test-{args.sample}-{args.seed}"
+    )
+    messages = load_dataset(messages_path)
+    features = featurize(messages, registry, settings.cache_dir)
+    captions = featurize(load_dataset(captions_path), registry, settings.cache_dir, progress=False)
+    by_part = part_slots(features, captions)
+    gold = messages.intents
+    test_s = time.perf_counter() - started
+
+    started = time.perf_counter()
+    text_only = trained(
+        BANKING77 / "train.csv", settings.home / "models" / "bench-banking77-text-train", settings
+    )
+    train_file = all_slots_training_file(
+        args.train_per_intent, args.seed, work / f"train-{args.train_per_intent}-{args.seed}"
+    )
+    all_slots = trained(
+        train_file,
+        settings.home / "models" / f"bench-banking77-all-slots-{args.train_per_intent}-{args.seed}",
+        settings,
+    )
+    train_s = time.perf_counter() - started
+
+    print("BANKING77 (Casanueva et al. 2020, CC BY 4.0): messages of several parts")
+    print(
+        f"sample: {args.sample} test utterances (seed {args.seed}); voice notes by espeak-ng, "
+        f"screenshots by synth; test captions: {len(HELD_OUT_CAPTIONS)} vague lines not trained on"
+    )
+    print(
+        f"all-slots model: 10,003 texts + {args.train_per_intent} caption/voice/screenshot "
+        f"messages per intent; media + encoding {test_s:.0f} s, models {train_s:.0f} s"
+    )
+    print()
+    header = f"{'parts':<28}{'all slots':>10}{'text-only':>11}"
+    print(header)
+    table: dict[str, tuple[float, float]] = {}
+    for name, kinds in COMBINATIONS.items():
+        batch = messages_of(by_part, kinds)
+        figures = (
+            accuracy(shipped(all_slots, batch, spaces), all_slots.intents, gold),
+            accuracy(shipped(text_only, batch, spaces), text_only.intents, gold),
+        )
+        table[name] = figures
+        print(f"{name:<28}{figures[0]:>10.2f}{figures[1]:>11.2f}")
+    print()
+    for column, model in enumerate(("all slots", "text-only")):
+        fig = {name: figures[column] for name, figures in table.items()}
+        checks = {
+            "vague + voice within 2 of voice": fig["vague caption + voice"]
+            >= fig["voice alone"] - 2,
+            "vague + screenshot within 2 of screenshot": fig["vague caption + screenshot"]
+            >= fig["screenshot alone"] - 2,
+            "text + voice >= text": fig["true text + voice"] >= fig["text alone"],
+            "text + screenshot >= text": fig["true text + screenshot"] >= fig["text alone"],
+            "voice + screenshot >= better of both": fig["voice + screenshot"]
+            >= max(fig["voice alone"], fig["screenshot alone"]),
+        }
+        print(
+            f"{model}: " + "; ".join(f"{k}: {'PASS' if ok else 'FAIL'}" for k, ok in checks.items())
+        )
+    print()
+    print("text-only model, rules for several text-space parts (accuracy %):")
+    multi = [name for name, kinds in COMBINATIONS.items() if len(kinds) > 1]
+    print(
+        f"{'rule':<44}" + "".join(f"{name.replace('vague caption', 'vague'):>22}" for name in multi)
+    )
+    for rule_name, rule in TEXT_ONLY_RULES.items():
+        cells = [
+            accuracy(
+                rule(text_only, messages_of(by_part, COMBINATIONS[n]), spaces),
+                text_only.intents,
+                gold,
+            )
+            for n in multi
+        ]
+        print(f"{rule_name:<44}" + "".join(f"{cell:>22.2f}" for cell in cells))
+
+
+if __name__ == "__main__":
+    main()
