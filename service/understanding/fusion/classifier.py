@@ -151,7 +151,7 @@ def combine_readings(probabilities: np.ndarray) -> np.ndarray:
     """One distribution from a message's readings ``(readings, intents)``: the surest wins.
 
     Chosen on bench/fusion_messages.py (BANKING77 test utterances with espeak-ng voice notes
-    and rendered screenshots; docs/fusion.md has the table): a vague caption ("hi", "see
+    and rendered screenshots; docs/training.md has the table): a vague caption ("hi", "see
     attached") is read with low confidence next to an informative attachment, so the most
     confident reading speaks for the message.
     """
