@@ -51,7 +51,10 @@ class Evaluation:
         return {"rows": self.rows, **self.metrics}
 
     def per_combination(self) -> dict[str, dict[str, float]]:
-        """Rows and accuracy for each combination of parts present, in order of appearance."""
+        """Rows and accuracy for each combination of parts present, in order of appearance
+        (empty when the rows' parts are not known)."""
+        if not self.combinations:
+            return {}
         hits: dict[str, list[bool]] = {}
         for combination, gold, predicted in zip(
             self.combinations, self.gold, self.predicted, strict=True
