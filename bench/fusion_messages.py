@@ -125,14 +125,20 @@ def shipped(
 
 
 def by_readings(combine: Callable[[np.ndarray], np.ndarray]) -> Rule:
+    """A rule that combines each message's readings (see ``IntentClassifier.readings``)."""
+
     def rule(
         classifier: IntentClassifier, messages: Sequence[Slots], spaces: dict[str, str | None]
     ) -> np.ndarray:
-        rows = []
-        for slots in messages:
-            readings = classifier.readings(slots, spaces) or [{}]
-            rows.append(combine(classifier.probabilities(readings)))
-        return np.stack(rows)
+        per_message = [classifier.readings(slots, spaces) or [{}] for slots in messages]
+        flat = classifier.probabilities(
+            [reading for readings in per_message for reading in readings]
+        )
+        combined, start = [], 0
+        for readings in per_message:
+            combined.append(combine(flat[start : start + len(readings)]))
+            start += len(readings)
+        return np.stack(combined)
 
     return rule
 
@@ -149,6 +155,11 @@ def mean_of_vectors(
     return classifier.message_probabilities(averaged, spaces)
 
 
+def _normalised(scores: np.ndarray) -> np.ndarray:
+    normalised: np.ndarray = scores / scores.sum()
+    return normalised
+
+
 TEXT_ONLY_RULES: dict[str, Rule] = {
     "caption fills only an empty slot (before)": by_readings(lambda p: p[0]),
     "vectors averaged": mean_of_vectors,
@@ -156,6 +167,7 @@ TEXT_ONLY_RULES: dict[str, Rule] = {
     "confidence-weighted probabilities": by_readings(
         lambda p: (p * p.max(axis=1, keepdims=True)).sum(axis=0)
     ),
+    "probabilities multiplied": by_readings(lambda p: _normalised(p.prod(axis=0))),
     "surest reading wins (shipped)": shipped,
 }
 
