@@ -68,7 +68,7 @@ def main() -> None:
     text_plugin, image_plugin = registry.get("text"), registry.get("image")
     spaces = {name: spec.space for name, spec in registry.slot_specs().items()}
     text_slots = [
-        classifier.align(encoding.slots, spaces)
+        encoding.slots
         for encoding in text_plugin.embed(
             [text_plugin.preprocess(Part("text", text=t)) for t in texts]
         )
@@ -82,10 +82,10 @@ def main() -> None:
         ]
         image_encodings.extend(image_plugin.embed(payloads))
     image_seconds = time.perf_counter() - image_started
-    image_slots = [classifier.align(encoding.slots, spaces) for encoding in image_encodings]
+    image_slots = [encoding.slots for encoding in image_encodings]
 
-    text_predicted = _predict(classifier, text_slots)
-    image_predicted = _predict(classifier, image_slots)
+    text_predicted = _predict(classifier, text_slots, spaces)
+    image_predicted = _predict(classifier, image_slots, spaces)
     text_accuracy = float(np.mean([p == g for p, g in zip(text_predicted, gold, strict=True)]))
     image_accuracy = float(np.mean([p == g for p, g in zip(image_predicted, gold, strict=True)]))
     rates = [
@@ -106,16 +106,21 @@ def main() -> None:
         f"OCR character error rate (all text drawn): mean {np.mean(rates):.4f}, "
         f"median {np.median(rates):.4f}"
     )
-    print(f"screenshots without any OCR text: {sum(not slots for slots in image_slots)}")
+    unread = sum(not classifier.readings(slots, spaces) for slots in image_slots)
+    print(f"screenshots without any OCR text: {unread}")
     print(f"image path: {image_seconds / SAMPLE_SIZE * 1000:.0f} ms per screenshot (batch {BATCH})")
     for template, hits in sorted(by_template.items()):
         print(f"  {template:<8} n={len(hits):<4} accuracy {np.mean(hits):.4f}")
 
 
-def _predict(classifier: IntentClassifier, batch: list[dict[str, np.ndarray]]) -> list[str | None]:
+def _predict(
+    classifier: IntentClassifier,
+    batch: list[dict[str, np.ndarray]],
+    spaces: dict[str, str | None],
+) -> list[str | None]:
     """The predicted intent per row; None where the image gave the model nothing to read."""
-    readable = [i for i, slots in enumerate(batch) if slots]
-    probabilities = classifier.probabilities([batch[i] for i in readable])
+    readable = [i for i, slots in enumerate(batch) if classifier.readings(slots, spaces)]
+    probabilities = classifier.message_probabilities([batch[i] for i in readable], spaces)
     predicted: list[str | None] = [None] * len(batch)
     for row, scores in zip(readable, probabilities, strict=True):
         predicted[row] = classifier.intents[int(scores.argmax())]

@@ -134,8 +134,7 @@ def main() -> None:
     spaces = {name: spec.space for name, spec in registry.slot_specs().items()}
 
     def classify(slot_dicts: list[dict[str, np.ndarray]]) -> list[str]:
-        aligned = [classifier.align(slots, spaces) for slots in slot_dicts]
-        probabilities = classifier.probabilities(aligned)
+        probabilities = classifier.message_probabilities(slot_dicts, spaces)
         return [classifier.intents[i] for i in probabilities.argmax(axis=1)]
 
     text_encodings = text_plugin.embed(

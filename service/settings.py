@@ -78,6 +78,11 @@ class ResponderSettings(BaseModel):
         default_factory=dict, description="URLs of the domain's `webhook` actions, by name."
     )
     webhook_timeout_s: float = Field(default=5.0, gt=0)
+    knowledge_over_templates: bool = Field(
+        default=True,
+        description="Answer an understood intent from the knowledge base when its best entry "
+        "matches the message better than any of the intent's replies does.",
+    )
 
 
 class BusinessHours(BaseModel):

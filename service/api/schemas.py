@@ -86,6 +86,11 @@ class PartOut(BaseModel):
     plugin: str
     slots: list[str]
     details: dict[str, object]
+    prediction: RankedIntentOut | None = Field(
+        default=None,
+        description="The intent this part alone gives (null when the model reads none of its "
+        "slots): which parts drove the message's intent.",
+    )
 
 
 class SourceOut(BaseModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Protocol
 
 from fusiondesk.plugins import Part
@@ -58,7 +59,13 @@ def record_turn(
         sequence=sequence,
         text=" ".join(p.text for p in parts if p.type == "text" and p.text) or None,
         parts=[
-            {"type": r.type, "plugin": r.plugin, "details": r.details} for r in understanding.parts
+            {
+                "type": r.type,
+                "plugin": r.plugin,
+                "details": r.details,
+                "prediction": None if r.prediction is None else asdict(r.prediction),
+            }
+            for r in understanding.parts
         ],
         transcript=_joined_detail(understanding, TRANSCRIPT_DETAIL),
         language=_joined_detail(understanding, "language"),

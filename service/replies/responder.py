@@ -10,6 +10,9 @@ What answers a message:
    and the handoff webhook is called;
 2. an intent with ``answer_from: knowledge``, an intent the domain lacks, or an out-of-scope
    message → the knowledge base, citing its entry, when an entry scores above the threshold;
+   an intent with plain replies too, when the entry is closer to the message than every one
+   of the intent's replies (``knowledge_over_templates``: "do you take PayPal?" is read as
+   ``payment_failed``, but the payment-methods entry answers it);
 3. otherwise the intent's template (filled with the message's entities; ``webhook`` actions
    notify their URL) or, for a message nothing understood, the fallback — unless it is the
    ``handoff_after_failures``-th such message in a row, which hands the conversation off.
@@ -97,8 +100,21 @@ class Responder:
         response = self._response_for(request.prediction)
         knowledge = self.knowledge
         wants_knowledge = response is None or response.answer_from == "knowledge"
-        if knowledge is not None and wants_knowledge and request.text.strip():
+        may_prefer_knowledge = self._knowledge_may_answer_instead(response)
+        if (
+            knowledge is not None
+            and (wants_knowledge or may_prefer_knowledge)
+            and request.text.strip()
+        ):
             hits = await knowledge.search(request.text, vector=request.text_vector)
+            if hits and not wants_knowledge and response is not None:
+                # The better answer wins: the entry, when it is closer to the message than
+                # every reply of the intent (an intent's replies answer its usual questions).
+                replies_closeness = await knowledge.closeness(
+                    request.text, response.replies, vector=request.text_vector
+                )
+                if hits[0].score <= replies_closeness:
+                    hits = []
             if hits:
                 chunks = []
                 async for chunk in knowledge.answer(request.text, hits):
@@ -118,6 +134,16 @@ class Responder:
 
     async def aclose(self) -> None:
         await self.notifier.aclose()
+
+    def _knowledge_may_answer_instead(self, response: IntentResponse | None) -> bool:
+        """An intent answered by plain replies (no handoff, no webhook action) may give way."""
+        return (
+            self.settings.knowledge_over_templates
+            and response is not None
+            and bool(response.replies)
+            and response.action is None
+            and response.webhook is None
+        )
 
     def _response_for(self, prediction: Prediction) -> IntentResponse | None:
         if prediction.out_of_scope:

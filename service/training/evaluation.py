@@ -32,6 +32,8 @@ class Evaluation:
     texts: list[str]
     metrics: dict[str, Any] = field(default_factory=dict)
     per_intent: dict[str, dict[str, float]] = field(default_factory=dict)
+    combinations: list[str] = field(default_factory=list)
+    """Per row, the part types it holds joined by ``+`` (``audio+text``); empty if not known."""
 
     @property
     def accuracy(self) -> float:
@@ -47,6 +49,21 @@ class Evaluation:
 
     def summary(self) -> dict[str, Any]:
         return {"rows": self.rows, **self.metrics}
+
+    def per_combination(self) -> dict[str, dict[str, float]]:
+        """Rows and accuracy for each combination of parts present, in order of appearance
+        (empty when the rows' parts are not known)."""
+        if not self.combinations:
+            return {}
+        hits: dict[str, list[bool]] = {}
+        for combination, gold, predicted in zip(
+            self.combinations, self.gold, self.predicted, strict=True
+        ):
+            hits.setdefault(combination, []).append(gold == predicted)
+        return {
+            combination: {"rows": len(row_hits), "accuracy": float(np.mean(row_hits))}
+            for combination, row_hits in hits.items()
+        }
 
 
 def score(
@@ -120,16 +137,21 @@ def score(
 
 
 def evaluate_classifier(
-    classifier: IntentClassifier, features: Features, gold: list[str], texts: list[str]
+    classifier: IntentClassifier,
+    features: Features,
+    gold: list[str],
+    texts: list[str],
+    combinations: list[str] | None = None,
 ) -> Evaluation:
-    """Score ``classifier`` on precomputed features, its slots aligned as when serving."""
+    """Score ``classifier`` on precomputed features, each message read as when serving."""
     spaces = {name: spec.space for name, spec in features.specs.items()}
-    batch = [classifier.align(slots, spaces) for slots in features.as_slot_dicts()]
-    return score(
+    evaluation = score(
         gold,
-        classifier.probabilities(batch),
+        classifier.message_probabilities(features.as_slot_dicts(), spaces),
         classifier.intents,
         threshold=classifier.threshold,
         out_of_scope_intent=classifier.config.out_of_scope_intent,
         texts=texts,
     )
+    evaluation.combinations = combinations or []
+    return evaluation

@@ -146,7 +146,8 @@ def evaluate_file(
     dataset = load_dataset(data_path)
     features = featurize(dataset, registry, cache_dir, progress=progress)
     texts = [example.inputs.get("text", "") for example in dataset.examples]
-    return evaluate_classifier(classifier, features, dataset.intents, texts)
+    combinations = ["+".join(sorted(example.inputs)) for example in dataset.examples]
+    return evaluate_classifier(classifier, features, dataset.intents, texts, combinations)
 
 
 def _library_versions() -> dict[str, str]:

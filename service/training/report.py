@@ -46,11 +46,20 @@ def format_metrics(evaluation: Evaluation) -> list[str]:
     """``name value`` lines, one per headline figure."""
     lines = [f"rows {evaluation.rows}"]
     lines += [f"{name} {value:.4f}" for name, value in evaluation.metrics.items()]
+    combinations = evaluation.per_combination()
+    if len(combinations) > 1:
+        for combination, row in combinations.items():
+            lines += [f"rows[{combination}] {row['rows']:.0f}"]
+            lines += [f"accuracy[{combination}] {row['accuracy']:.4f}"]
     return lines
 
 
 def _write_metrics(evaluation: Evaluation, path: Path) -> Path:
-    body = {"summary": evaluation.summary(), "per_intent": evaluation.per_intent}
+    body = {
+        "summary": evaluation.summary(),
+        "per_intent": evaluation.per_intent,
+        "per_combination": evaluation.per_combination(),
+    }
     path.write_text(json.dumps(body, indent=2) + "\n")
     return path
 

@@ -14,7 +14,7 @@ from fusiondesk.plugins import Encoding, Part, PluginRegistry
 from fusiondesk.service.errors import RequestRejectedError
 from fusiondesk.service.understanding.batching import DrainingBatcher
 from fusiondesk.service.understanding.executor import Executor
-from fusiondesk.service.understanding.fusion import IntentClassifier, Prediction
+from fusiondesk.service.understanding.fusion import IntentClassifier, Prediction, RankedIntent
 from fusiondesk.service.understanding.preparation import prepare_parts_off_loop
 
 CLASSIFY_BATCH_SIZE = 256
@@ -28,6 +28,9 @@ class PartResult:
     plugin: str
     slots: list[str]
     details: dict[str, Any]
+    prediction: RankedIntent | None = None
+    """What this part alone says (None when the model can read none of its slots): shows
+    which parts drove the message's intent."""
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,9 @@ class Router:
         self.classifier = classifier
         self._spaces = {name: spec.space for name, spec in registry.slot_specs().items()}
         # Concurrent messages share one classifier forward (and one thread hop) under load.
-        self._classify = DrainingBatcher[dict[str, np.ndarray], Prediction](
-            classifier.predict, max_batch_size=CLASSIFY_BATCH_SIZE
+        # An item is a message's slots followed by each part's own slots.
+        self._classify = DrainingBatcher[list[dict[str, np.ndarray]], list[Prediction | None]](
+            self._predict, max_batch_size=CLASSIFY_BATCH_SIZE
         )
 
     async def understand(self, parts: Sequence[Part]) -> Understanding:
@@ -59,8 +63,7 @@ class Router:
         encodings = await self.executor.encode(jobs)
         encoded = time.perf_counter()
         slots = merge_slots(encodings)
-        aligned = self.classifier.align(slots, self._spaces)
-        if not aligned:
+        if not self.classifier.readings(slots, self._spaces):
             if any(encoding.details.get("no_speech") for encoding in encodings):
                 raise RequestRejectedError(
                     "No speech was heard in the audio, and nothing else in the message is usable.",
@@ -71,11 +74,22 @@ class Router:
                 f"(got slots {sorted(slots)}; the model reads {self.classifier.model.slot_names}).",
                 code="no_usable_content",
             )
-        prediction = await self._classify.submit(aligned)
+        prediction, *part_predictions = await self._classify.submit(
+            [slots, *(encoding.slots for encoding in encodings)]
+        )
+        assert prediction is not None  # the message has a reading: checked above
         done = time.perf_counter()
         results = [
-            PartResult(part.type, job.plugin, sorted(encoding.slots), encoding.details)
-            for part, job, encoding in zip(parts, jobs, encodings, strict=True)
+            PartResult(
+                part.type,
+                job.plugin,
+                sorted(encoding.slots),
+                encoding.details,
+                None if alone is None else RankedIntent(alone.intent, alone.confidence),
+            )
+            for part, job, encoding, alone in zip(
+                parts, jobs, encodings, part_predictions, strict=True
+            )
         ]
         timings = {
             "preprocess": (prepared - started) * 1000,
@@ -83,6 +97,27 @@ class Router:
             "classify": (done - encoded) * 1000,
         }
         return Understanding(prediction, results, timings, slots)
+
+    def _predict(
+        self, batch: Sequence[list[dict[str, np.ndarray]]]
+    ) -> list[list[Prediction | None]]:
+        """Every readable slot set of the batch in one classifier forward; None where unreadable."""
+        readable = [
+            [bool(self.classifier.readings(slots, self._spaces)) for slots in item]
+            for item in batch
+        ]
+        predictions = iter(
+            self.classifier.predict_messages(
+                [
+                    slots
+                    for item, flags in zip(batch, readable, strict=True)
+                    for slots, flag in zip(item, flags, strict=True)
+                    if flag
+                ],
+                self._spaces,
+            )
+        )
+        return [[next(predictions) if flag else None for flag in flags] for flags in readable]
 
 
 def merge_slots(encodings: Sequence[Encoding]) -> dict[str, np.ndarray]:

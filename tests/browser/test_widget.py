@@ -164,6 +164,25 @@ def test_screenshot_upload_gets_the_payment_reply(
     assert wait_for_bot_rows(page, 2).text_content() in replies(test_domain, "payment_failed")
 
 
+def test_a_vague_caption_with_a_screenshot_gets_the_payment_reply(
+    page: Any, registry: PluginRegistry, test_domain: dict[str, Any]
+) -> None:
+    """What the widget invites: a line typed, a screenshot attached, both sent as one message."""
+    if not has_part_type(registry, "image"):
+        pytest.skip("no plugin for 'image' parts is installed (the image plugin's branch)")
+    open_widget(page)
+    widget(page).locator("textarea").fill("see attached")
+    widget(page).locator("input[type=file]").set_input_files(
+        {"name": "error.png", "mimeType": "image/png", "buffer": payment_error_screenshot()}
+    )
+    expect(widget(page).locator(".thumb img")).to_have_count(1)
+    widget(page).locator(".sendbtn").first.click()
+    customer = widget(page).locator(".row.customer")
+    expect(customer.locator("img")).to_have_count(1)
+    expect(customer.locator(".text")).to_have_text("see attached")
+    assert wait_for_bot_rows(page, 2).text_content() in replies(test_domain, "payment_failed")
+
+
 def test_voice_message_shows_transcript_and_reply(
     page: Any, registry: PluginRegistry, test_domain: dict[str, Any]
 ) -> None:

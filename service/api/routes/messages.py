@@ -159,7 +159,19 @@ def to_message_out(handled: HandledMessage) -> MessageOut:
             for s in handled.reply.sources
         ],
         parts=[
-            PartOut(type=p.type, plugin=p.plugin, slots=p.slots, details=p.details)
+            PartOut(
+                type=p.type,
+                plugin=p.plugin,
+                slots=p.slots,
+                details=p.details,
+                prediction=(
+                    None
+                    if p.prediction is None
+                    else RankedIntentOut(
+                        intent=p.prediction.intent, confidence=p.prediction.confidence
+                    )
+                ),
+            )
             for p in handled.understanding.parts
         ],
         timings_ms=handled.understanding.timings_ms,

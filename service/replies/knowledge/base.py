@@ -8,6 +8,7 @@ entries (streamed token by token); without one, the top entry's own text (extrac
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -98,6 +99,7 @@ class KnowledgeBase:
         self.retriever = retriever
         self.llm = llm
         self.encoder_path = encoder_path
+        self._passages: dict[str, np.ndarray] = {}
         """The text encoder whose vectors the index holds: a question's vector from the same
         encoder (the router's text slot) can be searched without embedding it again."""
         self.answer_chain: Runnable[dict[str, Any], str] = (
@@ -140,6 +142,22 @@ class KnowledgeBase:
             for document in documents
         ]
 
+    async def closeness(
+        self, question: str, passages: Sequence[str], vector: np.ndarray | None = None
+    ) -> float:
+        """The best cosine similarity of the question to the passages, as ``Hit.score`` is
+        measured (this base's encoder); the passages' vectors are kept for the next question."""
+        missing = [passage for passage in dict.fromkeys(passages) if passage not in self._passages]
+        if missing:
+            embedded = await asyncio.to_thread(
+                self.retriever.store.embedding.embed_documents, missing
+            )
+            self._passages.update(zip(missing, map(_unit, embedded), strict=True))
+        if vector is None:
+            vector = np.asarray(await self.retriever.store.embedding.aembed_query(question))
+        question_unit = _unit(vector)
+        return max(float(self._passages[passage] @ question_unit) for passage in passages)
+
     def cited(self, hits: Sequence[Hit]) -> list[Hit]:
         """The entries an answer is drawn from: the top one alone when quoting it."""
         return list(hits) if self.llm is not None else list(hits[:1])
@@ -162,6 +180,11 @@ class KnowledgeBase:
                 raise
             logger.warning("chat model failed (%s); answering extractively", type(error).__name__)
             yield _extractive_answer(inputs)
+
+
+def _unit(vector: Sequence[float] | np.ndarray) -> np.ndarray:
+    array = np.asarray(vector, dtype=np.float32)
+    return array / max(float(np.linalg.norm(array)), 1e-12)
 
 
 def _extractive_answer(inputs: dict[str, Any]) -> str:

@@ -51,24 +51,63 @@ class IntentClassifier:
     def intents(self) -> list[str]:
         return self.config.intents
 
-    def align(
+    def readings(
         self, slots: Mapping[str, np.ndarray], spaces: Mapping[str, str | None]
-    ) -> dict[str, np.ndarray]:
-        """Map produced slots onto the model's slots.
+    ) -> list[dict[str, np.ndarray]]:
+        """The ways the model reads a message's slots; empty when it can read none of them.
 
-        A slot the model was not trained on still counts when it shares a vector space with a
-        model slot that is otherwise empty: a text-only model reads a voice transcript as text.
+        Slots the model has go in as they are: a model trained on several slots weighs them as
+        it learned. A slot it was not trained on still counts when it shares a vector space with
+        one of its slots: a text-only model reads a voice transcript or OCR text as text. The
+        first reading fills each such model slot that is otherwise empty; every text-space slot
+        left over gets a reading of its own in that model slot's place, so a caption never
+        silences an attachment. ``combine_readings`` then weighs the readings.
         """
-        aligned = {name: vector for name, vector in slots.items() if name in self._space_of}
+        first = {name: vector for name, vector in slots.items() if name in self._space_of}
+        base = dict(first)
+        left_over: list[tuple[str, np.ndarray]] = []
         for name, vector in slots.items():
             space = spaces.get(name)
-            if name in aligned or space is None:
+            if name in self._space_of or space is None:
                 continue
-            for model_slot, model_space in self._space_of.items():
-                if model_space == space and model_slot not in aligned:
-                    aligned[model_slot] = vector
-                    break
-        return aligned
+            targets = [slot for slot, slot_space in self._space_of.items() if slot_space == space]
+            if not targets:
+                continue
+            empty = [slot for slot in targets if slot not in first]
+            if empty:
+                first[empty[0]] = vector
+            else:
+                left_over.append((targets[0], vector))
+        readings = [first] if first else []
+        readings.extend(base | {slot: vector} for slot, vector in left_over)
+        return readings
+
+    def message_probabilities(
+        self,
+        messages: Sequence[Mapping[str, np.ndarray]],
+        spaces: Mapping[str, str | None],
+    ) -> np.ndarray:
+        """Calibrated probabilities per message, all readings of the batch in one forward.
+
+        A message the model can read nothing of gets its prior (every slot absent), as
+        evaluation counts it; the router refuses such a message before it gets here.
+        """
+        per_message = [self.readings(slots, spaces) or [{}] for slots in messages]
+        if not per_message:
+            return np.zeros((0, len(self.intents)), dtype=np.float32)
+        flat = self.probabilities([reading for readings in per_message for reading in readings])
+        combined, start = [], 0
+        for readings in per_message:
+            combined.append(combine_readings(flat[start : start + len(readings)]))
+            start += len(readings)
+        return np.stack(combined)
+
+    def predict_messages(
+        self,
+        messages: Sequence[Mapping[str, np.ndarray]],
+        spaces: Mapping[str, str | None],
+    ) -> list[Prediction]:
+        return [self._prediction(row) for row in self.message_probabilities(messages, spaces)]
 
     def tensors(
         self, batch: Sequence[Mapping[str, np.ndarray]]
@@ -106,3 +145,15 @@ class IntentClassifier:
             best.intent == self.config.out_of_scope_intent or best.confidence < self.threshold
         )
         return Prediction(best.intent, best.confidence, ranking, out_of_scope)
+
+
+def combine_readings(probabilities: np.ndarray) -> np.ndarray:
+    """One distribution from a message's readings ``(readings, intents)``: the surest wins.
+
+    Chosen on bench/fusion_messages.py (BANKING77 test utterances with espeak-ng voice notes
+    and rendered screenshots; docs/training.md has the table): a vague caption ("hi", "see
+    attached") is read with low confidence next to an informative attachment, so the most
+    confident reading speaks for the message.
+    """
+    surest: np.ndarray = probabilities[int(probabilities.max(axis=1).argmax())]
+    return surest

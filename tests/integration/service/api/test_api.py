@@ -26,7 +26,11 @@ def test_typed_message_gets_intent_and_reply(client: TestClient, text: str, inte
     assert not body["out_of_scope"]
     assert body["reply"] and body["conversation_id"] == "c1"
     assert len(body["ranking"]) == 5 and body["ranking"][0]["intent"] == intent
-    assert body["parts"] == [{"type": "text", "plugin": "text", "slots": ["text"], "details": {}}]
+    # One part: what it gives alone is the message's intent.
+    alone = {"intent": intent, "confidence": body["confidence"]}
+    assert body["parts"] == [
+        {"type": "text", "plugin": "text", "slots": ["text"], "details": {}, "prediction": alone}
+    ]
 
 
 def test_handoff_intent_says_so(client: TestClient) -> None:

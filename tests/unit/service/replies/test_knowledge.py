@@ -264,3 +264,56 @@ def test_a_question_vector_from_the_same_encoder_finds_the_same_entries(
         assert [hit.title for hit in by_vector] == [hit.title for hit in by_text], question
         for a, b in zip(by_text, by_vector, strict=True):
             assert a.score == pytest.approx(b.score, abs=1e-5)
+
+
+TEMPLATED_DOMAIN = """
+version: 2
+fallback: ["Sorry, could you rephrase?"]
+handoff: ["Handing you over."]
+intents:
+  new_contract:
+    replies: ["Great choice! Pick a plan in our shop and your new contract starts the day your
+      SIM arrives."]
+  talk_to_human:
+    action: handoff
+    replies: ["Let me get a person for you."]
+"""
+
+
+def templated_responder(
+    faq_file: Path, embeddings: EncoderEmbeddings, root: Path, *, rule: bool
+) -> Responder:
+    (root / "domain.yaml").write_text(TEMPLATED_DOMAIN, encoding="utf-8")
+    return Responder(
+        TemplateResponder(Domain.load(root / "domain.yaml")),
+        ResponderSettings(knowledge_over_templates=rule),
+        knowledge=open_knowledge(faq_file, embeddings, root / "index"),
+    )
+
+
+def test_the_knowledge_base_answers_when_it_matches_better_than_the_intents_replies(
+    faq_file: Path, embeddings: EncoderEmbeddings, tmp_path: Path
+) -> None:
+    responder = templated_responder(faq_file, embeddings, tmp_path, rule=True)
+    # Read as a new contract, but what it asks is an FAQ entry the template does not answer.
+    porting = "if I switch to you, can I keep my phone number?"
+    answered = asyncio.run(responder.respond(request("new_contract", porting)))
+    assert answered.answered_by == "knowledge"
+    assert answered.sources[0].title == "Can I keep my phone number when I switch to you?"
+    # A request the intent's reply answers keeps its template.
+    plan = "I want to start a new contract with you, which plan should I pick"
+    kept = asyncio.run(responder.respond(request("new_contract", plan)))
+    assert kept.answered_by == "template" and kept.sources == []
+    # A handoff is never traded for an entry, however close the entry.
+    handed = asyncio.run(responder.respond(request("talk_to_human", porting)))
+    assert handed.answered_by == "handoff"
+
+
+def test_templates_come_first_when_the_rule_is_off(
+    faq_file: Path, embeddings: EncoderEmbeddings, tmp_path: Path
+) -> None:
+    responder = templated_responder(faq_file, embeddings, tmp_path, rule=False)
+    porting = "if I switch to you, can I keep my phone number?"
+    assert asyncio.run(responder.respond(request("new_contract", porting))).answered_by == (
+        "template"
+    )

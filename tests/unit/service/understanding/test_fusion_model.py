@@ -72,17 +72,40 @@ def test_save_load_round_trip_gives_identical_logits(tmp_path: Path) -> None:
     assert torch.equal(model(values, present), loaded(values, present))
 
 
-def test_classifier_maps_unknown_slot_of_shared_space() -> None:
+def test_classifier_reads_an_unknown_slot_of_a_shared_space_as_its_own() -> None:
     classifier = IntentClassifier(_model())
     transcript = np.ones(6, dtype=np.float32)
-    aligned = classifier.align({"voice_transcript": transcript}, {"voice_transcript": "text"})
-    assert list(aligned) == ["text"]
-    # A slot of an unknown space, or one whose target is taken, is ignored.
-    aligned = classifier.align(
-        {"text": transcript, "voice_transcript": transcript * 2, "other": transcript},
-        {"voice_transcript": "text", "other": "elsewhere"},
+    readings = classifier.readings({"voice_transcript": transcript}, {"voice_transcript": "text"})
+    assert [list(reading) for reading in readings] == [["text"]]
+    # A slot of an unknown space is ignored; nothing readable gives no reading.
+    assert classifier.readings({"other": transcript}, {"other": "elsewhere"}) == []
+
+
+def test_a_caption_does_not_silence_a_text_space_attachment() -> None:
+    """Typed text and a transcript each get a reading; the model's other slots stay in both."""
+    classifier = IntentClassifier(_model())
+    caption, transcript, image = np.ones(6), np.full(6, 2.0), np.ones(4)
+    readings = classifier.readings(
+        {"text": caption, "voice_transcript": transcript, "image": image},
+        {"voice_transcript": "text", "image": None},
     )
-    assert list(aligned) == ["text"] and aligned["text"][0] == 1.0
+    assert len(readings) == 2
+    assert readings[0]["text"][0] == 1.0 and readings[1]["text"][0] == 2.0
+    assert all("image" in reading for reading in readings)
+
+
+def test_the_surest_reading_speaks_for_the_message() -> None:
+    classifier = IntentClassifier(_model())
+    generator = np.random.default_rng(0)
+    caption, transcript = generator.normal(size=(2, 6)).astype(np.float32)
+    spaces = {"voice_transcript": "text"}
+    alone = classifier.probabilities([{"text": caption}, {"text": transcript}])
+    surest = alone[int(alone.max(axis=1).argmax())]
+    both = classifier.message_probabilities(
+        [{"text": caption, "voice_transcript": transcript}], spaces
+    )
+    np.testing.assert_allclose(both[0], surest, rtol=1e-6)
+    assert not np.allclose(alone[0], alone[1])  # the two readings really differ
 
 
 def test_low_confidence_and_explicit_class_are_out_of_scope() -> None:

@@ -46,6 +46,28 @@ def test_text_only_model_reads_a_caption_through_the_shared_space() -> None:
     assert by_caption.prediction == by_text.prediction
 
 
+def test_a_text_only_model_lets_the_surest_part_speak_and_says_what_each_part_gave() -> None:
+    router = _router([TEXT_SLOT])
+    typed, attached = Part("text", text="see attached"), Part("caption", text="error 504")
+    alone = [asyncio.run(router.understand([part])).prediction for part in (typed, attached)]
+    both = asyncio.run(router.understand([typed, attached]))
+    surest = max(alone, key=lambda prediction: prediction.confidence)
+    assert both.prediction.intent == surest.intent
+    assert both.prediction.confidence == pytest.approx(surest.confidence)
+    gave = [part.prediction for part in both.parts]
+    assert [p.intent for p in gave if p] == [prediction.intent for prediction in alone]
+    assert [p.confidence for p in gave if p] == pytest.approx([a.confidence for a in alone])
+
+
+def test_a_part_the_model_cannot_read_has_no_prediction() -> None:
+    router = _router([SlotConfig(name="caption_text", dim=8)])  # no space: typed text unread
+    understanding = asyncio.run(
+        router.understand([Part("text", text="hello"), Part("caption", text="error 504")])
+    )
+    assert understanding.parts[0].prediction is None
+    assert understanding.parts[1].prediction is not None
+
+
 def test_unknown_part_type_is_refused_before_any_encoding() -> None:
     router = _router([TEXT_SLOT])
     with pytest.raises(InvalidInputError, match="accepted part types: caption, text"):
