@@ -165,7 +165,12 @@ class CelerySettings(BaseModel):
     group_max_bytes: int = Field(
         default=4_000_000, ge=1, description="Payload bytes per shared task, roughly."
     )
-    heartbeat_s: float = Field(default=2.0, gt=0, description="Worker statistics refresh.")
+    heartbeat_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="Worker liveness and statistics refresh. A worker silent for three beats is "
+        "dead: its in-flight messages go back to the queue within four beats of its death.",
+    )
     batching: dict[str, Batching] = Field(
         default_factory=dict, description="Per-plugin batching overrides, keyed by plugin name."
     )
@@ -246,6 +251,13 @@ class Settings(BaseSettings):
         default=None,
         description="Whisper model of the voice plugin: 'tiny.en' (default, English) or 'base' "
         "(multilingual, with language detection); shorthand for FUSIONDESK_PLUGINS__VOICE__MODEL.",
+    )
+
+    shutdown_grace_s: float = Field(
+        default=25.0,
+        gt=0,
+        description="On SIGTERM, finish in-flight work for at most this long, then exit (a "
+        "worker first returns what it still holds to the queue); fits a 30 s Kubernetes grace.",
     )
 
     @model_validator(mode="after")
