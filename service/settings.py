@@ -174,6 +174,12 @@ class CelerySettings(BaseModel):
     batching: dict[str, Batching] = Field(
         default_factory=dict, description="Per-plugin batching overrides, keyed by plugin name."
     )
+    no_worker_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="A message already waiting gives up (503 no_workers) after this long without "
+        "a live worker for its queue; a new message is refused at once.",
+    )
 
     @property
     def resolved_result_backend(self) -> str:
