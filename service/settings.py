@@ -168,8 +168,8 @@ class CelerySettings(BaseModel):
     heartbeat_s: float = Field(
         default=2.0,
         gt=0,
-        description="Worker liveness and statistics refresh. A worker silent for three beats is "
-        "dead: its in-flight messages go back to the queue within four beats of its death.",
+        description="Worker liveness and statistics refresh. A worker silent for three beats (at "
+        "least 6 s) is dead: its in-flight messages go back to the queue a beat later.",
     )
     batching: dict[str, Batching] = Field(
         default_factory=dict, description="Per-plugin batching overrides, keyed by plugin name."

@@ -9,15 +9,16 @@ Here each worker process is an *owner*: its hostname plus a random incarnation, 
 replacement started under the same name is a different owner. The owner records every delivery
 tag it receives in a set of its own (``fusiondesk:inflight:<owner>``) before kombu records it
 as unacknowledged, and removes it once acknowledged. A thread beats a key with a short
-time-to-live (``fusiondesk:alive:<owner>``); it runs beside the task threads, so a worker busy
-with a slow encode keeps beating and keeps its messages. Every beat, one worker of the fleet
-(whichever takes the sweep lock) looks for owners whose key expired and puts their messages
-back through kombu's own restore, which is atomic: a message restored twice is queued once.
+time-to-live (``fusiondesk:alive:<owner>``, ``liveness_ttl_s``); it runs beside the task
+threads, so a worker busy with a slow encode keeps beating and keeps its messages. Every beat,
+one worker of the fleet (whichever takes the sweep lock) looks for owners whose key expired and
+puts their messages back through kombu's own restore, which is atomic: a message restored twice
+is queued once.
 
-From ``kill -9`` to the message back in the queue: at most the time-to-live (three beats) plus
-one beat. A message is then queued again, not lost, if its worker was only cut off from Redis
-for longer than that: the encode may run twice, but a task's result is keyed by its id and the
-API takes the first one (``fusiondesk.workers.client``), so the customer is answered once.
+From ``kill -9`` to the message back in the queue: at most the time-to-live (6 s by default)
+plus one beat (2 s). A message is queued again, not lost, if its worker was only cut off from
+Redis for longer than that: the encode may run twice, but a task's result is keyed by its id
+and the API takes the first one (``fusiondesk.workers.client``): the customer is answered once.
 """
 
 from __future__ import annotations
@@ -41,6 +42,14 @@ ALIVE_KEY_PREFIX = "fusiondesk:alive:"
 SWEEP_LOCK_KEY = "fusiondesk:inflight-sweep"
 BEATS_PER_TTL = 3
 """A worker is dead once it missed this many beats (two may be lost to a busy moment)."""
+MIN_TTL_S = 6.0
+"""Never less: a starved machine (load 10 on 2 cores) delays a beat by a second or more, and a
+live worker's messages must not be taken from it. Short heartbeats only refresh statistics."""
+
+
+def liveness_ttl_s(beat_s: float) -> float:
+    return max(MIN_TTL_S, beat_s * BEATS_PER_TTL)
+
 
 Restore = Callable[[str], None]
 """Puts the message of one delivery tag back in its queue (kombu's ``restore_by_tag``)."""
@@ -88,11 +97,13 @@ def track_deliveries(client: redis.Redis, owner: str) -> None:
 class Liveness:
     """One owner's heartbeat, and the fleet's sweep for the messages of dead owners."""
 
-    def __init__(self, client: redis.Redis, owner: str, beat_s: float, restore: Restore) -> None:
+    def __init__(
+        self, client: redis.Redis, owner: str, beat_s: float, ttl_s: float, restore: Restore
+    ) -> None:
         self.client = client
         self.owner = owner
         self.beat_s = beat_s
-        self.ttl_ms = int(beat_s * BEATS_PER_TTL * 1000)
+        self.ttl_ms = int(ttl_s * 1000)
         self._restore = restore
         self._in_contact_since: float | None = None
         self._stop = threading.Event()

@@ -25,7 +25,13 @@ from kombu.transport import redis as kombu_redis
 
 from fusiondesk.service.settings import Settings
 from fusiondesk.workers.app import QUEUES, create_celery_app
-from fusiondesk.workers.inflight import Liveness, Restore, new_owner, track_deliveries
+from fusiondesk.workers.inflight import (
+    Liveness,
+    Restore,
+    liveness_ttl_s,
+    new_owner,
+    track_deliveries,
+)
 from fusiondesk.workers.runtime import start_worker_runtime, worker_runtime
 from fusiondesk.workers.tasks import register_tasks
 
@@ -65,7 +71,8 @@ def build_worker_app(settings: Settings) -> Celery:
             settings.celery.broker_url, socket_connect_timeout=2.0, socket_timeout=5.0
         )
         track_deliveries(client, owner)
-        liveness.append(Liveness(client, owner, settings.celery.heartbeat_s, _restorer(app)))
+        beat_s = settings.celery.heartbeat_s
+        liveness.append(Liveness(client, owner, beat_s, liveness_ttl_s(beat_s), _restorer(app)))
         liveness[0].start()
 
     def _on_shutting_down(**_: Any) -> None:
@@ -119,8 +126,7 @@ def _give_back_and_exit(liveness: list[Liveness]) -> None:
         returned = sum(owner.withdraw() for owner in liveness)
     finally:
         logger.warning("shutdown grace over: returned %d message(s) to the queue", returned)
-        logging.shutdown()
-        os._exit(1)
+        os._exit(1)  # the task threads would hold a normal exit until they finish
 
 
 def _heartbeat(settings: Settings, stop: threading.Event) -> None:
