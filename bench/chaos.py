@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import builtins
+import functools
 import json
 import os
 import statistics
@@ -83,7 +85,7 @@ class ApiProcess:
         deadline = time.monotonic() + timeout_s
         while True:
             try:
-                if httpx.get(f"{self.base}/readyz", timeout=5).status_code == 200:
+                if httpx.get(f"{self.base}/readyz", timeout=30).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
@@ -226,8 +228,12 @@ class Chaos:
     async def restart_api(self) -> None:
         took = await asyncio.to_thread(self.api.terminate)
         self.note(f"API SIGTERM'd: exited after {took:.1f}s")
-        await asyncio.to_thread(self.api.start)
-        self.note("API started again and ready")
+        started = time.monotonic()
+        try:
+            await asyncio.to_thread(self.api.start)
+            self.note(f"API started again, ready after {time.monotonic() - started:.1f}s")
+        except RuntimeError as error:  # still serving, perhaps: the clients keep trying
+            self.note(f"API not ready after {time.monotonic() - started:.0f}s: {error}")
 
     async def _until(self, condition: object, timeout_s: float = 120) -> float:
         started = time.monotonic()
@@ -288,6 +294,7 @@ def _error_code(response: httpx.Response) -> str:
 
 
 def report(chaos: Chaos, outcomes: list[Outcome], stored: Counter[str], seconds: float) -> None:
+    print = functools.partial(builtins.print, flush=True)  # noqa: A001  (the run may be killed)
     answered = [o for o in outcomes if o.answered_at is not None]
     lost = [o for o in outcomes if o.answered_at is None and not stored[o.message_id]]
     unanswered_but_stored = [o for o in outcomes if o.answered_at is None and stored[o.message_id]]
