@@ -27,6 +27,7 @@ from fusiondesk.plugins import Part, PluginRegistry
 from fusiondesk.service.api import create_app
 from fusiondesk.service.settings import Settings
 from fusiondesk.service.synth.voice import espeak_available, speak
+from fusiondesk.workers.app import RESULT_KEY_PREFIX
 from fusiondesk.workers.client import CeleryClient
 from fusiondesk.workers.inflight import OWNERS_KEY, inflight_key
 from fusiondesk.workers.local import LocalRedis, LocalWorkers, worker_environment
@@ -153,12 +154,15 @@ def test_a_killed_workers_messages_are_redelivered_within_the_bound(
     futures = _send_all(api, run, parts)
     _wait_until_holding(cluster.broker, victim, futures)
     time.sleep(0.3)  # mid-batch
+    held = cluster.broker.smembers(inflight_key(victim))
     cluster.workers.kill("d2@defaults")
     killed = time.monotonic()
+    assert held, "the victim finished its messages before the kill"
     while cluster.broker.scard(inflight_key(victim)):
         assert time.monotonic() - killed < REDELIVERY_BOUND_S, "not redelivered within the bound"
         time.sleep(0.05)
-    responses = [future.result(timeout=120) for future in futures]
+    # Generous: the survivor re-encodes the victim's voice clips, slowly on a starved machine.
+    responses = [future.result(timeout=300) for future in futures]
     assert [r.status_code for r in responses] == [200] * len(parts), [
         r.text for r in responses if r.status_code != 200
     ][:3]
@@ -218,16 +222,17 @@ def _unserved_queues(client: TestClient) -> list[str]:
     return queues
 
 
-def test_sigterm_finishes_the_workers_messages_within_the_grace(
+def test_sigterm_finishes_or_returns_the_workers_messages_within_the_grace(
     cluster: DefaultCluster, registry: PluginRegistry
 ) -> None:
     """The last worker holds every message (published straight to the queue, so that none
-    arrives after the signal with nobody left to take it), and finishes them on SIGTERM."""
+    arrives after the signal with nobody left to take it). On SIGTERM it finishes them, or,
+    when the grace period ends first (a starved machine), puts the rest back in the queue."""
     if not espeak_available():
         pytest.skip("espeak-ng is not installed (scripts/install-system-packages.sh)")
     leaving = _owner(cluster.broker, "d1@defaults")
 
-    async def scenario() -> tuple[float, int, int]:
+    async def scenario() -> tuple[float, int, list[str]]:
         client = CeleryClient(cluster.settings, registry)
         try:
             handle = await client.submit_parts(
@@ -242,14 +247,15 @@ def test_sigterm_finishes_the_workers_messages_within_the_grace(
             process.terminate()
             started = time.monotonic()
             code = await asyncio.to_thread(process.wait, cluster.settings.shutdown_grace_s + 10)
-            took = time.monotonic() - started
-            encodings = await client.result(handle, timeout_s=5)  # stored before the exit
-            return took, code, len(encodings)
+            return time.monotonic() - started, code, list(handle.task_ids)
         finally:
             await client.close()
 
-    took, code, answered = asyncio.run(scenario())
+    took, code, task_ids = asyncio.run(scenario())
     assert took <= cluster.settings.shutdown_grace_s + 2, f"exited after {took:.1f}s"
-    assert code == 0, cluster.workers.log("d1@defaults")  # finished: nothing to give back
-    assert answered == 2 * len(PHRASES)
+    queued = {json.loads(raw)["headers"]["id"] for raw in cluster.broker.lrange("gpu", 0, -1)}
+    answered = {t for t in task_ids if cluster.broker.exists(RESULT_KEY_PREFIX + t)}
+    assert answered | queued == set(task_ids), "a message was neither finished nor returned"
+    # Exit 0: all finished; 1: the grace ran out and the rest went back to the queue.
+    assert code in (0, 1) and (code == 1 or not queued), cluster.workers.log("d1@defaults")
     assert not cluster.broker.exists(inflight_key(leaving))
