@@ -82,16 +82,39 @@ def track_deliveries(client: redis.Redis, owner: str) -> None:
         append(self, message, delivery_tag)
 
     def tracked_ack(self: Any, delivery_tag: str) -> None:
-        ack(self, delivery_tag)
+        if not _on_open_channel(ack, self, delivery_tag):
+            # Done and its result stored: forget kombu's unacknowledged copy through our client.
+            pipe = client.pipeline()
+            pipe.zrem(self.unacked_index_key, delivery_tag)
+            pipe.hdel(self.unacked_key, delivery_tag)
+            pipe.execute()
         client.srem(key, delivery_tag)
 
     def tracked_reject(self: Any, delivery_tag: str, requeue: bool = False) -> None:
-        reject(self, delivery_tag, requeue)
-        client.srem(key, delivery_tag)
+        if _on_open_channel(reject, self, delivery_tag, requeue):
+            client.srem(key, delivery_tag)
 
     QoS.append = tracked_append  # type: ignore[method-assign]
     QoS.ack = tracked_ack  # type: ignore[method-assign]
     QoS.reject = tracked_reject  # type: ignore[method-assign]
+
+
+def _on_open_channel(settle: Callable[..., None], qos: Any, *args: Any) -> bool:
+    """Acknowledge (or reject) on kombu's channel; False when that channel already closed.
+
+    A task that finishes after Redis restarted settles on the channel of the lost connection,
+    whose client is gone (``AttributeError`` on ``None``), and Celery took that for an
+    unrecoverable error and stopped the worker (both workers of ``bench/chaos.py`` did). kombu's
+    own restore of that channel's messages fails the same way, so they are still recorded as
+    unacknowledged: an ack is completed through this module's client; a reject leaves the
+    message to the visibility timeout.
+    """
+    try:
+        settle(qos, *args)
+    except AttributeError as error:
+        logger.warning("settled on a closed channel (the broker restarted); skipped: %s", error)
+        return False
+    return True
 
 
 class Liveness:
