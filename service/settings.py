@@ -212,9 +212,20 @@ class CelerySettings(BaseModel):
     group_max_bytes: int = Field(
         default=4_000_000, ge=1, description="Payload bytes per shared task, roughly."
     )
-    heartbeat_s: float = Field(default=2.0, gt=0, description="Worker statistics refresh.")
+    heartbeat_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="Worker liveness and statistics refresh. A worker silent for three beats (at "
+        "least 6 s) is dead: its in-flight messages go back to the queue a beat later.",
+    )
     batching: dict[str, Batching] = Field(
         default_factory=dict, description="Per-plugin batching overrides, keyed by plugin name."
+    )
+    no_worker_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="A message already waiting gives up (503 no_workers) after this long without "
+        "a live worker for its queue; a new message is refused at once.",
     )
 
     @property
@@ -299,8 +310,9 @@ class Settings(BaseSettings):
     shutdown_grace_s: float = Field(
         default=25.0,
         ge=0,
-        description="On SIGTERM, how long in-flight messages may finish before they are "
-        "answered 503 shutting_down and the process exits (fits a 30 s Kubernetes grace).",
+        description="On SIGTERM, how long in-flight messages may finish before the process "
+        "exits (fits a 30 s Kubernetes grace): the API answers the rest 503 shutting_down, a "
+        "worker returns what it still holds to the queue.",
     )
     voice_model: str | None = Field(
         default=None,

@@ -2,6 +2,11 @@
 
 A background task refreshes a health snapshot every second (broker reachable, live workers,
 queue depths), so ``describe`` (``/readyz``, ``/metrics``) never waits on Redis.
+
+No live worker for a queue a message needs: the message is refused at once (503 ``no_workers``
+with ``Retry-After``) rather than queued for nobody, and one already waiting is given up after
+``celery.no_worker_timeout_s`` without a worker (503 too; the client sends it again with the
+same message id). Queued work is not lost either way: a worker that comes back encodes it.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from prometheus_client.core import (
 
 from fusiondesk.plugins import Encoding, PluginRegistry
 from fusiondesk.service.aio import stop_task
+from fusiondesk.service.errors import NotReadyError
 from fusiondesk.service.settings import Settings
 from fusiondesk.service.understanding.executor import EncodeJob
 from fusiondesk.workers.app import QUEUES
@@ -37,6 +43,12 @@ HEALTH_REFRESH_S = 1.0
 BATCH_SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
 
+class NoWorkersError(NotReadyError):
+    """No live worker consumes a queue this message needs (503 with Retry-After)."""
+
+    code = "no_workers"
+
+
 class CeleryExecutor:
     def __init__(self, settings: Settings, registry: PluginRegistry) -> None:
         self.settings = settings
@@ -44,6 +56,9 @@ class CeleryExecutor:
         self.client = CeleryClient(settings, registry)
         self._health: dict[str, Any] = {"broker": "unknown", "workers": []}
         self._monitor: asyncio.Task[None] | None = None
+        self._needed_queues = sorted({plugin.queue for plugin in registry})
+        self._unserved_since: dict[str, float] = {}
+        """Queues without a live worker, and since when (monotonic), as of the last snapshot."""
 
     @classmethod
     def from_settings(cls, settings: Settings, registry: PluginRegistry) -> CeleryExecutor:
@@ -51,7 +66,28 @@ class CeleryExecutor:
         return cls(settings, registry)
 
     async def encode(self, jobs: Sequence[EncodeJob]) -> list[Encoding]:
-        return await self.client.encode(jobs)
+        queues = {self.registry.get(job.plugin).queue for job in jobs}
+        self._refuse_unserved(queues, waited_s=0.0)
+        work = asyncio.ensure_future(self.client.encode(jobs))
+        try:
+            while not work.done():
+                await asyncio.wait({work}, timeout=HEALTH_REFRESH_S)
+                if not work.done():
+                    self._refuse_unserved(queues, self.settings.celery.no_worker_timeout_s)
+            return work.result()
+        finally:
+            work.cancel()  # refused: the parts stay queued; nobody waits for them here
+
+    def _refuse_unserved(self, queues: set[str], waited_s: float) -> None:
+        """Raise ``NoWorkersError`` if a queue has had no live worker for ``waited_s``."""
+        now = time.monotonic()
+        for queue in sorted(queues):
+            since = self._unserved_since.get(queue)
+            if since is not None and now - since >= waited_s:
+                raise NoWorkersError(
+                    f"No worker is serving the {queue!r} queue; send the message again (same "
+                    "message_id) in a few seconds."
+                )
 
     async def warm_up(self) -> None:
         """The API loads no encoder: it only starts watching the broker and the workers."""
@@ -67,9 +103,10 @@ class CeleryExecutor:
         workers = health["workers"]
         return {
             "executor": "celery",
-            "ready": health["broker"] == "ok" and bool(workers),
+            "ready": health["broker"] == "ok" and bool(workers) and not self._unserved_since,
             "broker": health["broker"],
             "queues": health.get("queues", {}),
+            "unserved_queues": sorted(self._unserved_since),
             "workers": [
                 {
                     "hostname": worker["hostname"],
@@ -130,9 +167,22 @@ class CeleryExecutor:
         try:
             while True:
                 self._health = await _health_snapshot(client)
+                self._note_unserved_queues(self._health)
                 await asyncio.sleep(HEALTH_REFRESH_S)
         finally:
             await client.aclose()
+
+    def _note_unserved_queues(self, health: dict[str, Any]) -> None:
+        if health["broker"] != "ok":  # unknown, not unserved: the broker's own error answers
+            self._unserved_since = {}
+            return
+        served = {queue for worker in health["workers"] for queue in worker["queues"]}
+        now = time.monotonic()
+        self._unserved_since = {
+            queue: self._unserved_since.get(queue, now)
+            for queue in self._needed_queues
+            if queue not in served
+        }
 
 
 async def _health_snapshot(client: aioredis.Redis) -> dict[str, Any]:

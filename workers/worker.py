@@ -4,20 +4,34 @@ fusiondesk.workers.worker flower``).
 
 Models load in the worker process after it is up (``worker_ready``), in a background thread:
 never before a fork and never inside ``worker_process_init``, which Celery kills when slow.
+
+Before it consumes anything the worker starts its liveness (``fusiondesk.workers.inflight``):
+its messages go back to the queue within seconds of its death. On SIGTERM it stops taking
+work and finishes what it holds; whatever is still running after ``shutdown_grace_s`` goes back
+to the queue for a peer, and the process exits (inside a 30 s Kubernetes grace period).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any
 
+import redis
 from celery import Celery
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import celeryd_init, worker_ready, worker_shutdown, worker_shutting_down
 from kombu.transport import redis as kombu_redis
 
 from fusiondesk.service.settings import Settings
 from fusiondesk.workers.app import QUEUES, create_celery_app
+from fusiondesk.workers.inflight import (
+    Liveness,
+    Restore,
+    liveness_ttl_s,
+    new_owner,
+    track_deliveries,
+)
 from fusiondesk.workers.runtime import start_worker_runtime, worker_runtime
 from fusiondesk.workers.tasks import register_tasks
 
@@ -48,6 +62,24 @@ def build_worker_app(settings: Settings) -> Celery:
     app = create_celery_app(settings)
     register_tasks(app, settings)
     stop = threading.Event()
+    liveness: list[Liveness] = []  # set once the worker knows its hostname
+
+    def _on_init(sender: Any, **_: Any) -> None:
+        # Before the consumer starts: every delivery this process will hold is recorded.
+        owner = new_owner(str(sender))
+        client = redis.Redis.from_url(
+            settings.celery.broker_url, socket_connect_timeout=2.0, socket_timeout=5.0
+        )
+        track_deliveries(client, owner)
+        beat_s = settings.celery.heartbeat_s
+        liveness.append(Liveness(client, owner, beat_s, liveness_ttl_s(beat_s), _restorer(app)))
+        liveness[0].start()
+
+    def _on_shutting_down(**_: Any) -> None:
+        # Called inside the SIGTERM handler: only start the clock here.
+        timer = threading.Timer(settings.shutdown_grace_s, _give_back_and_exit, (liveness,))
+        timer.daemon = True
+        timer.start()
 
     def _on_ready(sender: Any, **_: Any) -> None:
         # One line per received and per succeeded task (with its vectors) costs more than the
@@ -65,12 +97,36 @@ def build_worker_app(settings: Settings) -> Celery:
         runtime = worker_runtime(settings)
         try:
             runtime.stats.withdraw(runtime.redis)
+            for owner in liveness:
+                owner.withdraw()
         except Exception as error:  # Redis may be the reason we stop
             logger.warning("could not withdraw the worker record: %s", error)
 
+    celeryd_init.connect(_on_init, weak=False)
     worker_ready.connect(_on_ready, weak=False)
+    worker_shutting_down.connect(_on_shutting_down, weak=False)
     worker_shutdown.connect(_on_shutdown, weak=False)
     return app
+
+
+def _restorer(app: Celery) -> Restore:
+    """kombu's own restore of one delivery tag, on a connection of the liveness thread."""
+    connection = app.connection_for_write()
+
+    def restore(tag: str) -> None:
+        connection.default_channel.qos.restore_by_tag(tag)
+
+    return restore
+
+
+def _give_back_and_exit(liveness: list[Liveness]) -> None:
+    """The grace period is over and work is still running: a peer gets it, this process ends."""
+    returned = 0
+    try:
+        returned = sum(owner.withdraw() for owner in liveness)
+    finally:
+        logger.warning("shutdown grace over: returned %d message(s) to the queue", returned)
+        os._exit(1)  # the task threads would hold a normal exit until they finish
 
 
 def _heartbeat(settings: Settings, stop: threading.Event) -> None:
