@@ -7,6 +7,12 @@ from typing import Any
 from fusiondesk.service.api.schemas import ErrorOut
 
 _ERRORS: dict[int, tuple[str, str, str]] = {
+    400: (
+        "Malformed body: broken multipart, a text field that is not UTF-8, or a Host or form "
+        "post origin that is not allowed",
+        "invalid_multipart",
+        "Field 'text' is not valid utf-8 text.",
+    ),
     401: ("No API key, or an unknown one", "unauthorized", "Unknown API key."),
     403: (
         "The API key lacks the route's scope",

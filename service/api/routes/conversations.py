@@ -35,6 +35,8 @@ router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 
 ConversationId = Annotated[str, Path(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)]
 
+CONVERSATION_TOKEN_HEADER = "X-Conversation-Token"
+
 # Tasks handling SSE messages outlive a client that hangs up: the turn is still stored.
 _running: set[asyncio.Task[None]] = set()
 
@@ -105,7 +107,7 @@ async def send_message_sse(
     runtime: RuntimeDep,
     principal: ChatPrincipal,
 ) -> StreamingResponse:
-    await authorize_conversation(
+    access = await authorize_conversation(
         runtime, conversation_id, principal, conversation_token(request), create=True
     )
     parts = [part.to_part() for part in message.parts]
@@ -125,7 +127,12 @@ async def send_message_sse(
     return StreamingResponse(
         _event_stream(events),
         media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        headers={
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+            # This message made the conversation: its token, which reads and reopens it.
+            **({CONVERSATION_TOKEN_HEADER: access.new_token} if access.new_token else {}),
+        },
     )
 
 

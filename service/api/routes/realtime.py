@@ -22,6 +22,7 @@ from fusiondesk.service.api.chat import check_part_count, converse, describe_err
 from fusiondesk.service.api.conversation_schemas import ChatMessageIn, error_event, turns_out
 from fusiondesk.service.api.deps import get_runtime
 from fusiondesk.service.api.errors import error_response
+from fusiondesk.service.api.middleware import origin_allowed
 from fusiondesk.service.api.security import (
     CHAT,
     Principal,
@@ -57,14 +58,16 @@ async def chat_socket(websocket: WebSocket, conversation_id: str) -> None:
         if not is_valid_id(conversation_id):
             raise ConversationNotFoundError(f"No conversation {conversation_id!r}.")
         token = conversation_token(websocket)
-        await authorize_conversation(runtime, conversation_id, principal, token, create=True)
+        access = await authorize_conversation(
+            runtime, conversation_id, principal, token, create=True
+        )
     except Exception as error:
         await _refuse(websocket, error)
         return
     await websocket.accept()
     WEBSOCKETS.inc()
     try:
-        await ChatSocket(websocket, runtime, conversation_id, principal).serve()
+        await ChatSocket(websocket, runtime, conversation_id, principal).serve(access.new_token)
     finally:
         WEBSOCKETS.dec()
 
@@ -82,12 +85,11 @@ async def _refuse(websocket: WebSocket, error: Exception) -> None:
 
 def _check_origin(websocket: WebSocket, allowed: list[str]) -> None:
     """Browsers send Origin on WebSockets but CORS does not guard them: refuse other sites'
-    pages (cross-site WebSocket hijacking) unless the origin is allow-listed."""
+    pages (cross-site WebSocket hijacking) unless the origin is allow-listed or this server
+    itself, scheme included (its Host was checked against the allowed hosts, so a rebound
+    foreign name does not pass as "itself")."""
     origin = websocket.headers.get("origin")
-    if origin is None or "*" in allowed or origin in allowed:
-        return
-    host = websocket.headers.get("host", "")
-    if origin.split("://", 1)[-1] != host:
+    if origin is not None and not origin_allowed(websocket.scope, origin, allowed):
         raise ForbiddenError(f"Origin {origin!r} is not allowed.")
 
 
@@ -105,9 +107,14 @@ class ChatSocket:
         self.open = True
         self._send_lock = asyncio.Lock()
 
-    async def serve(self) -> None:
+    async def serve(self, new_token: str | None = None) -> None:
+        """``new_token``: this socket made the conversation; the history event carries its
+        token, which reopens it later."""
         turns = await self.runtime.store.turns(self.conversation_id)
-        await self.emit({"event": "history", "turns": turns_out(turns)})
+        history: dict[str, Any] = {"event": "history", "turns": turns_out(turns)}
+        if new_token is not None:
+            history["token"] = new_token
+        await self.emit(history)
         worker = asyncio.create_task(self._handle_messages())
         try:
             await self._read_frames()
