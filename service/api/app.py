@@ -17,6 +17,7 @@ from fusiondesk.service.api.middleware import (
     RequestContext,
     allowed_hosts,
 )
+from fusiondesk.service.api.openapi import complete_openapi
 from fusiondesk.service.api.ratelimit import build_failed_authentications, build_rate_limiter
 from fusiondesk.service.api.routes import (
     admin,
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.openapi = lambda: complete_openapi(app, settings)  # type: ignore[method-assign]
     app.add_middleware(BodySizeLimit, max_bytes=settings.limits.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,
