@@ -12,8 +12,7 @@ from fusiondesk.service.settings import Settings
 
 _ERRORS: dict[int, tuple[str, str, str]] = {
     400: (
-        "Malformed body: broken multipart, a text field that is not UTF-8, or a Host or form "
-        "post origin that is not allowed",
+        "Malformed body: JSON or multipart that does not parse, or a text field that is not UTF-8",
         "invalid_multipart",
         "Field 'text' is not valid utf-8 text.",
     ),
@@ -112,7 +111,9 @@ def complete_openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
 def _security(path: str, auth_required: bool) -> list[dict[str, list[str]]]:
     key: list[dict[str, list[str]]] = [{"ApiKey": []}] if auth_required else [{}]
     if any(path.startswith(prefix) for prefix in CONVERSATION_PATHS):
-        with_token = {"ConversationToken": [], **({"ApiKey": []} if auth_required else {})}
+        with_token: dict[str, list[str]] = {"ConversationToken": []}
+        if auth_required:
+            with_token["ApiKey"] = []
         return [*key, with_token]
     return key
 

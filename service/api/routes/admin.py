@@ -106,7 +106,7 @@ class ModelOut(BaseModel):
 @router.post(
     "/model",
     summary="Load a model and serve it; the old one answers until the new one is ready",
-    responses=error_responses(422),
+    responses=error_responses(400, 422),
 )
 async def reload_model(body: ModelReloadIn, runtime: RuntimeDep) -> ModelOut:
     if body.path is None:

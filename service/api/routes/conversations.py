@@ -97,7 +97,7 @@ async def read_conversation(
             "events, as on the WebSocket",
             "content": {"text/event-stream": {"example": SSE_EXAMPLE}},
         },
-        **error_responses(*AUTH_ERRORS, 404, 413, 415, 422),
+        **error_responses(400, *AUTH_ERRORS, 404, 413, 415, 422),
     },
 )
 async def send_message_sse(
