@@ -140,7 +140,10 @@ def inside_models_root(path: Path, root: Path) -> Path:
     """``path`` (relative ones from ``root``) with symlinks resolved, if it lies inside the
     models root; else 422, so an admin key cannot load (or probe) arbitrary directories."""
     resolved_root = root.resolve()
-    resolved = (resolved_root / path).resolve()
+    try:
+        resolved = (resolved_root / path).resolve()
+    except (OSError, ValueError) as error:  # a NUL byte, a symlink loop
+        raise RequestRejectedError("Not a usable path.", code="invalid_path") from error
     if not resolved.is_relative_to(resolved_root):
         raise RequestRejectedError(
             f"Models load only from the models root {resolved_root} (FUSIONDESK_MODELS_ROOT).",

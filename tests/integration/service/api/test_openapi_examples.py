@@ -5,12 +5,30 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from fusiondesk.service.api import create_app
+from fusiondesk.service.settings import Settings
+
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def client(settings: Settings, demo_model_dir: Path) -> Iterator[TestClient]:
+    """An app of its own: the examples' conversation ids must still be free."""
+    app = create_app(settings.model_copy(update={"model_dir": demo_model_dir}))
+    with TestClient(app) as test_client:
+        deadline = time.monotonic() + 120
+        while test_client.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        yield test_client
 
 
 def _body_examples(operation: dict[str, Any], spec: dict[str, Any]) -> list[tuple[str, Any]]:
