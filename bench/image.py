@@ -118,7 +118,8 @@ def main() -> None:
 
 def api_p50(shots: list[Screenshot]) -> float:
     with tempfile.TemporaryDirectory() as home:
-        settings = Settings(home=Path(home))
+        # Starlette's test client sends `Host: testserver`.
+        settings = Settings(home=Path(home), allowed_hosts=["testserver"])
         ensure_demo_model(
             settings.resolved_model_dir,
             build_registry(settings),

@@ -54,25 +54,32 @@ def time_api(base: str) -> list[float]:
     far less time of its own than httpx (~2 ms per call), so the figure is the server's."""
     url = urlsplit(base)
     connection = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port)
+    token = None  # the conversation's, returned by its first message
     for text in MESSAGES:  # warm-up
-        _post(connection, text)
+        token = _post(connection, text, token)
     timings = []
     for _ in range(ROUNDS):
         for text in MESSAGES:
             started = time.perf_counter()
-            _post(connection, text)
+            _post(connection, text, token)
             timings.append((time.perf_counter() - started) * 1000)
     connection.close()
     return timings
 
 
-def _post(connection: http.client.HTTPConnection, text: str) -> None:
+def _post(connection: http.client.HTTPConnection, text: str, token: str | None) -> str | None:
+    """Sends one message; the conversation's token (new when this message made it)."""
     body = json.dumps({"conversation_id": "bench", "parts": [{"type": "text", "text": text}]})
-    connection.request("POST", "/v1/messages", body, headers={"content-type": "application/json"})
+    headers = {"content-type": "application/json"}
+    if token is not None:
+        headers["authorization"] = f"Bearer {token}"
+    connection.request("POST", "/v1/messages", body, headers=headers)
     response = connection.getresponse()
     payload = response.read()
     if response.status != 200:
         raise RuntimeError(f"HTTP {response.status}: {payload[:200]!r}")
+    new_token: str | None = json.loads(payload).get("token")
+    return new_token or token
 
 
 def main() -> None:

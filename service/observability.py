@@ -9,6 +9,7 @@ import logging
 import re
 import time
 from typing import Any, Literal
+from urllib.parse import unquote
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -34,6 +35,11 @@ OUT_OF_SCOPE = Counter(
 HANDOFFS = Counter("fusiondesk_handoffs_total", "Conversations handed to a person.")
 RATE_LIMITED = Counter(
     "fusiondesk_rate_limited_total", "Requests refused by a rate limit.", ["scope"]
+)
+AUTH_FAILURES = Counter(
+    "fusiondesk_auth_failures_total",
+    "Failed authentications (missing or unknown API key), and tries refused while an IP waits.",
+    ["outcome"],
 )
 WEBSOCKETS = Gauge("fusiondesk_websocket_connections", "Open chat WebSocket connections.")
 HANDOFFS_BY_REASON = Counter(
@@ -78,8 +84,19 @@ _SECRETS = [
 ]
 
 
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
 def redact(text: str) -> str:
-    """Masks API keys, conversation tokens and passwords wherever a log line quotes them."""
+    """Masks API keys, conversation tokens and passwords wherever a log line quotes them.
+
+    A line with percent-escapes is masked decoded: the server decodes ``?t%6Fken=`` to
+    ``token=`` and accepts it, so the log must see what the server sees (decoded until nothing
+    changes: ``%2574`` hides ``%74``)."""
+    for _ in range(4):
+        if not _PERCENT_ESCAPE.search(text):
+            break
+        text = unquote(text)
     for pattern, replacement in _SECRETS:
         text = pattern.sub(replacement, text)
     return text

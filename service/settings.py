@@ -143,6 +143,15 @@ class Auth(BaseModel):
 
     required: bool = False
     api_keys: list[ApiKey] = Field(default_factory=list)
+    failures_before_backoff: int = Field(
+        default=5,
+        ge=1,
+        description="Failed authentications an IP may make before it must wait; each further "
+        "one doubles the wait (1 s, 2 s, 4 s ...), answered 429 with Retry-After.",
+    )
+    max_backoff_s: float = Field(
+        default=300.0, gt=0, description="Longest wait after failed authentications."
+    )
 
 
 class RateLimits(BaseModel):
@@ -314,6 +323,21 @@ class Settings(BaseSettings):
         "exits (fits a 30 s Kubernetes grace): the API answers the rest 503 shutting_down, a "
         "worker returns what it still holds to the queue.",
     )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names the API answers to (JSON list), besides localhost, 127.0.0.1, "
+        "::1 and the bound host; '*' allows any. Other Host headers get 400 (DNS rebinding).",
+    )
+    forwarded_allow_ips: list[str] = Field(
+        default_factory=list,
+        description="Addresses of proxies whose X-Forwarded-For/-Proto are trusted (JSON list, "
+        "'*' any); empty: none, the client address is the peer's.",
+    )
+    models_root: Path | None = Field(
+        default=None,
+        description="The only directory POST /v1/admin/model loads models from; default "
+        "HOME/models.",
+    )
     voice_model: str | None = Field(
         default=None,
         description="Whisper model of the voice plugin: 'tiny.en' (default, English) or 'base' "
@@ -333,6 +357,10 @@ class Settings(BaseSettings):
     @property
     def resolved_model_dir(self) -> Path:
         return self.model_dir if self.model_dir is not None else self.home / "models" / "demo"
+
+    @property
+    def resolved_models_root(self) -> Path:
+        return self.models_root if self.models_root is not None else self.home / "models"
 
     @property
     def cache_dir(self) -> Path:

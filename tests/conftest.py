@@ -16,6 +16,10 @@ from fusiondesk.service.settings import Settings
 # threads, OpenMP's spin-waiting costs about ten times the work itself under load.
 torch.set_num_threads(1)
 
+# Starlette's TestClient sends `Host: testserver`; the API answers only to allowed hosts.
+# Additive to the defaults, so the real servers the tests start still answer 127.0.0.1.
+os.environ.setdefault("FUSIONDESK_ALLOWED_HOSTS", '["testserver"]')
+
 LAYERS = ("unit", "integration", "browser")
 
 

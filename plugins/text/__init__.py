@@ -8,6 +8,7 @@ Spanish, Chinese and fifteen other languages land near their English equivalents
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -65,7 +66,9 @@ class TextPlugin(ModalityPlugin):
         if part.text is None:
             raise InvalidInputError("A text part needs a 'text' field.", code="missing_text")
         text = " ".join(part.text.split())
-        if not text:
+        if not text or all(unicodedata.category(char) == "Cf" for char in text.replace(" ", "")):
+            # Format characters alone (zero-width spaces, joiners, BOMs) show as nothing: as
+            # empty as spaces, and the encoder would still "understand" them.
             raise InvalidInputError("The text part is empty.", code="empty_text")
         if len(text) > self.config.max_chars:
             raise InputTooLargeError(

@@ -11,8 +11,14 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from fusiondesk.service.api.errors import install_error_handlers
-from fusiondesk.service.api.middleware import BodySizeLimit, RequestContext
-from fusiondesk.service.api.ratelimit import build_rate_limiter
+from fusiondesk.service.api.middleware import (
+    BodySizeLimit,
+    HostAndOriginGuard,
+    RequestContext,
+    allowed_hosts,
+)
+from fusiondesk.service.api.openapi import complete_openapi
+from fusiondesk.service.api.ratelimit import build_failed_authentications, build_rate_limiter
 from fusiondesk.service.api.routes import (
     admin,
     agent,
@@ -41,6 +47,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.state.runtime = live
         # Rate limits are the API's own: kept here, not in the runtime the core builds.
         limiter = app.state.limiter = build_rate_limiter(live.settings)
+        app.state.auth_failures = build_failed_authentications(live.settings, limiter)
         # Load models in the background: /healthz answers at once, /readyz once loaded.
         loading = asyncio.create_task(live.start())
         loading.add_done_callback(_log_load_failure)
@@ -64,14 +71,20 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.openapi = lambda: complete_openapi(app, settings)  # type: ignore[method-assign]
     app.add_middleware(BodySizeLimit, max_bytes=settings.limits.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST"],
         allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
-        expose_headers=["Retry-After", "X-Request-ID"],
+        expose_headers=["Retry-After", "X-Request-ID", "X-Conversation-Token"],
         max_age=600,
+    )
+    app.add_middleware(
+        HostAndOriginGuard,
+        hosts=allowed_hosts(settings.host, settings.allowed_hosts),
+        cors_origins=settings.cors_origins,
     )
     app.add_middleware(RequestContext)  # outermost: every response gets a request id
     app.include_router(health.router)

@@ -134,3 +134,89 @@ class RequestContext:
                 }
             },
         )
+
+
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+WILDCARD_ADDRESSES = frozenset({"0.0.0.0", "::", ""})
+SIMPLE_POST_TYPES = frozenset(
+    {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
+)
+"""Content types a page on any site may POST without a CORS preflight (a "simple request")."""
+
+
+def allowed_hosts(bound_host: str, extra: list[str]) -> frozenset[str]:
+    """Loopback names, the bound address (unless it is every interface) and the configured
+    names, lower-cased; ``*`` among them allows any."""
+    bound = {bound_host.lower().strip("[]")} - WILDCARD_ADDRESSES
+    return LOOPBACK_HOSTS | bound | {host.lower() for host in extra}
+
+
+def host_name(host_header: str) -> str:
+    """``example.com:8000`` → ``example.com``; ``[::1]:8000`` → ``::1``."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def same_origin(scope: Scope, origin: str) -> bool:
+    """Whether ``origin`` is this server as the client reached it, scheme included."""
+    scheme = {"ws": "http", "wss": "https"}.get(scope["scheme"], scope["scheme"])
+    host = _header(scope, b"host")
+    return bool(host) and origin.lower() == f"{scheme}://{host}".lower()
+
+
+def origin_allowed(scope: Scope, origin: str, cors_origins: list[str]) -> bool:
+    return "*" in cors_origins or origin in cors_origins or same_origin(scope, origin)
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    value: bytes = dict(scope["headers"]).get(name, b"")
+    return value.decode("latin-1")
+
+
+class HostAndOriginGuard:
+    """Answers only to allowed ``Host`` names (400 otherwise: DNS rebinding points a foreign
+    name at this server; host-header attacks forge links), and refuses POSTs that a page on
+    another site could send without a CORS preflight (forms, multipart, text/plain) unless
+    their ``Origin`` is allowed: CORS alone lets such "simple requests" through, side effects
+    and all, and only hides the answer."""
+
+    def __init__(self, app: ASGIApp, hosts: frozenset[str], cors_origins: list[str]) -> None:
+        self.app = app
+        self.hosts = hosts
+        self.cors_origins = cors_origins
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        host = host_name(_header(scope, b"host"))
+        if "*" not in self.hosts and host not in self.hosts:
+            await _deny(scope, send, 400, "invalid_host", f"Host {host!r} is not served here.")
+            return
+        origin = _header(scope, b"origin")
+        if scope["type"] == "http" and origin and self._is_simple_post(scope):
+            if not origin_allowed(scope, origin, self.cors_origins):
+                message = f"Form posts from origin {origin!r} are not allowed."
+                await _deny(scope, send, 403, "origin_not_allowed", message)
+                return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _is_simple_post(scope: Scope) -> bool:
+        content_type = _header(scope, b"content-type").split(";")[0].strip().lower()
+        return scope["method"] == "POST" and content_type in SIMPLE_POST_TYPES
+
+
+async def _deny(scope: Scope, send: Send, status: int, code: str, message: str) -> None:
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if scope["type"] == "http":
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+    elif "websocket.http.response" in scope.get("extensions", {}):
+        await send({"type": "websocket.http.response.start", "status": status, "headers": headers})
+        await send({"type": "websocket.http.response.body", "body": body})
+    else:
+        await send({"type": "websocket.close", "code": 1008, "reason": code})

@@ -125,3 +125,90 @@ class RedisRateLimiter:
 def retry_after_header(wait_seconds: float) -> str:
     """Whole seconds, never 0: a client told to retry after 0 s would hammer the server."""
     return str(max(1, math.ceil(wait_seconds)))
+
+
+class FailedAuthentications(Protocol):
+    """Failed authentications per client IP, with exponential back-off: an IP may fail
+    ``free`` times; each further failure makes it wait twice as long (1 s, 2 s, 4 s ... up to
+    ``max_wait``) before it may try a key again. Forgotten after ``max_wait`` without one."""
+
+    async def pending(self, ip: str) -> float:
+        """Seconds the IP must still wait before its next try (0: it may try now)."""
+        ...
+
+    async def failed(self, ip: str) -> int:
+        """Records a failure; returns the IP's failures so far."""
+        ...
+
+
+def backoff_seconds(failures: int, free: int, max_wait: float) -> float:
+    return 0.0 if failures <= free else min(max_wait, 2.0 ** (failures - free - 1))
+
+
+def build_failed_authentications(settings: Settings, limiter: RateLimiter) -> FailedAuthentications:
+    """Shared through the limiter's Redis when it has one (several API processes)."""
+    free, max_wait = settings.auth.failures_before_backoff, settings.auth.max_backoff_s
+    if isinstance(limiter, RedisRateLimiter):
+        return RedisFailedAuthentications(limiter.redis, free, max_wait)
+    return InMemoryFailedAuthentications(free, max_wait)
+
+
+class InMemoryFailedAuthentications:
+    def __init__(self, free: int, max_wait: float, max_ips: int = 100_000) -> None:
+        self._free, self._max_wait, self._max_ips = free, max_wait, max_ips
+        self._failures: dict[str, tuple[int, float]] = {}  # ip: (failures, until)
+
+    async def pending(self, ip: str) -> float:
+        _, until = self._failures.get(ip, (0, 0.0))
+        return max(0.0, until - time.monotonic())
+
+    async def failed(self, ip: str) -> int:
+        now = time.monotonic()
+        failures, until = self._failures.get(ip, (0, 0.0))
+        if until + self._max_wait <= now:
+            failures = 0  # quiet for long enough: start afresh
+        if ip not in self._failures and len(self._failures) >= self._max_ips:
+            self._forget_quiet(now)
+        failures += 1
+        wait = backoff_seconds(failures, self._free, self._max_wait)
+        self._failures[ip] = (failures, now + wait)
+        return failures
+
+    def _forget_quiet(self, now: float) -> None:
+        quiet = [ip for ip, (_, until) in self._failures.items() if until + self._max_wait <= now]
+        for ip in quiet:
+            del self._failures[ip]
+
+
+# KEYS[1]: the IP's hash {failures, until}; on Redis's clock, like the rate limits.
+_FAILED = """
+local t = redis.call('time')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local free, max_wait = tonumber(ARGV[1]), tonumber(ARGV[2])
+local failures = redis.call('hincrby', KEYS[1], 'failures', 1)
+local wait = 0
+if failures > free then wait = math.min(max_wait, 2 ^ (failures - free - 1)) end
+redis.call('hset', KEYS[1], 'until', tostring(now + wait))
+redis.call('pexpire', KEYS[1], math.ceil((wait + max_wait) * 1000))
+return failures
+"""
+_PENDING = """
+local t = redis.call('time')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local until = tonumber(redis.call('hget', KEYS[1], 'until') or '0')
+return tostring(math.max(0, until - now))
+"""
+
+
+class RedisFailedAuthentications:
+    def __init__(self, redis: Redis, free: int, max_wait: float) -> None:
+        self.redis = redis
+        self._free, self._max_wait = free, max_wait
+
+    async def pending(self, ip: str) -> float:
+        return float(await self.redis.eval(_PENDING, 1, f"fd:authfail:{ip}"))
+
+    async def failed(self, ip: str) -> int:
+        return int(
+            await self.redis.eval(_FAILED, 1, f"fd:authfail:{ip}", self._free, self._max_wait)
+        )

@@ -140,6 +140,11 @@ class MessageOut(BaseModel):
     sources: list[SourceOut] = Field(default_factory=list)
     parts: list[PartOut]
     timings_ms: dict[str, float]
+    token: str | None = Field(
+        default=None,
+        description="Only when this message created the conversation: its token, needed "
+        "(as `Authorization: Bearer`) to send more messages to it or read it.",
+    )
 
 
 class ErrorBody(BaseModel):

@@ -6,9 +6,11 @@
   desk, ``/v1/agent/*``: read and answer handed-off conversations) and ``admin``
   (``/v1/admin/*``, and the desk too). A *public* key (the chat widget's) may only chat on
   conversations it created.
-* A conversation made by ``POST /v1/conversations`` has a token; reading or chatting on it
-  needs that token (``Authorization: Bearer``, or ``?token=``) or an admin key. Anything else
-  answers 404, never 403, so conversation ids cannot be probed.
+* Every conversation has a token, given to the call that made it (``POST /v1/conversations``,
+  or the first ``POST /v1/messages``, WebSocket or SSE message on a new id); reading or
+  chatting on it needs that token (``Authorization: Bearer``, or ``?token=``), the non-public
+  key that made it, or an admin key. Anything else answers 404, never 403, so conversation ids
+  cannot be probed or claimed.
 * With ``auth.required`` off (the embedded default) no key is needed and every caller has
   every scope; conversation tokens are still checked.
 * Every authenticated request counts against its IP's and its key's rate limits.
@@ -18,6 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Annotated
@@ -26,7 +30,7 @@ from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
 from fusiondesk.service.api.deps import get_runtime
-from fusiondesk.service.api.ratelimit import RateLimiter
+from fusiondesk.service.api.ratelimit import FailedAuthentications, RateLimiter
 from fusiondesk.service.conversations.store import ConversationMeta
 from fusiondesk.service.errors import (
     ConversationNotFoundError,
@@ -36,11 +40,13 @@ from fusiondesk.service.errors import (
     UnauthorizedError,
 )
 from fusiondesk.service.ids import is_valid_id
-from fusiondesk.service.observability import RATE_LIMITED
+from fusiondesk.service.observability import AUTH_FAILURES, RATE_LIMITED
 from fusiondesk.service.runtime import Runtime
 from fusiondesk.service.settings import ApiKey
 
 CHAT, ADMIN, AGENT = "chat", "admin", "agent"
+
+logger = logging.getLogger(__name__)
 
 
 def sha256_hex(secret: str) -> str:
@@ -77,15 +83,45 @@ async def authenticate(connection: HTTPConnection) -> Principal:
     ip = connection.client.host if connection.client else "unknown"
     presented = connection.headers.get("x-api-key") or connection.query_params.get("key")
     principal = Principal(ip=ip)
-    if presented:
+    if presented or auth.required:
+        failures: FailedAuthentications = connection.app.state.auth_failures
+        await _wait_out_failures(failures, ip)
+        if not presented:
+            await _count_failure(failures, ip, "missing_key")
+            raise UnauthorizedError("An API key is required: send it in the X-API-Key header.")
         key = _find_key(auth.api_keys, presented)
         if key is None:
+            await _count_failure(failures, ip, "unknown_key")
             raise UnauthorizedError("Unknown API key.")
         principal = Principal(ip, key.name, frozenset(key.scopes), key.public)
-    elif auth.required:
-        raise UnauthorizedError("An API key is required: send it in the X-API-Key header.")
     await enforce_rate_limits(connection, principal)
     return principal
+
+
+async def _wait_out_failures(failures: FailedAuthentications, ip: str) -> None:
+    """An IP that failed too often waits before any key of it is looked at: guessing keys
+    costs time, exponentially more the longer it goes on."""
+    wait = await failures.pending(ip)
+    if wait > 0:
+        AUTH_FAILURES.labels("refused_waiting").inc()
+        RATE_LIMITED.labels("auth").inc()
+        raise RateLimitedError(
+            "Too many failed authentications from this address; retry later.",
+            retry_after_seconds=wait,
+        )
+
+
+async def _count_failure(failures: FailedAuthentications, ip: str, reason: str) -> None:
+    count = await failures.failed(ip)
+    AUTH_FAILURES.labels(reason).inc()
+    # Never the presented key: a near-miss of a real one is a secret too.
+    logger.warning(
+        "failed authentication from %s (%s): failure %d",
+        ip,
+        reason,
+        count,
+        extra={"fields": {"client": ip, "reason": reason, "failures": count}},
+    )
 
 
 async def enforce_rate_limits(connection: HTTPConnection, principal: Principal) -> None:
@@ -159,15 +195,35 @@ def conversation_token(connection: HTTPConnection) -> str | None:
 def may_use(
     meta: ConversationMeta, principal: Principal, token: str | None, auth_required: bool
 ) -> bool:
+    """The conversation's token, its owning (non-public) key, or an admin key opens it."""
     if principal.is_admin and principal.key_name is not None:
         return True
     if meta.token_sha256 is not None:
-        return token is not None and hmac.compare_digest(meta.token_sha256, sha256_hex(token))
-    # A conversation without a token (made by POST /v1/messages) belongs to the key that made
-    # it; with auth off, to everyone.
+        if token is not None and hmac.compare_digest(meta.token_sha256, sha256_hex(token)):
+            return True
+        return _is_owning_key(meta, principal)
+    # Made before conversations all had tokens (a stored history from an older version):
+    # the key that made it, or, with auth off, everyone.
     if principal.public:
         return False
     return not auth_required or principal.key_name == meta.owner
+
+
+def _is_owning_key(meta: ConversationMeta, principal: Principal) -> bool:
+    # A public key is shared by every browser of a site: owning by key would share history.
+    return (
+        principal.key_name is not None
+        and not principal.public
+        and (principal.key_name == meta.owner)
+    )
+
+
+@dataclass(frozen=True)
+class ConversationAccess:
+    """A conversation the caller may use; ``new_token`` when this call created it."""
+
+    meta: ConversationMeta
+    new_token: str | None = None
 
 
 async def authorize_conversation(
@@ -177,10 +233,11 @@ async def authorize_conversation(
     token: str | None,
     *,
     create: bool,
-) -> ConversationMeta:
-    """The conversation's owner record if the caller may use it, else 404. With ``create``, a
-    conversation that does not exist yet is made for the caller (never for a public key: it
-    must create conversations with POST /v1/conversations and use their tokens)."""
+) -> ConversationAccess:
+    """The conversation if the caller may use it, else 404. With ``create``, a conversation
+    that does not exist yet is made for the caller, owned by its key and with a new token
+    (given back once, in ``new_token``), so no other client can read or claim it. Never for a
+    public key: it must create conversations with POST /v1/conversations."""
     max_chars = runtime.settings.limits.max_conversation_id_chars
     if not is_valid_id(conversation_id, max_chars=max_chars):
         if create:
@@ -192,8 +249,11 @@ async def authorize_conversation(
     store = runtime.store
     meta = await store.meta(conversation_id)
     if meta is None and create and not principal.public:
-        await store.create(conversation_id, ConversationMeta(time.time(), owner=principal.key_name))
-        meta = await store.meta(conversation_id)
+        new_token = secrets.token_urlsafe(32)
+        made = ConversationMeta(time.time(), sha256_hex(new_token), owner=principal.key_name)
+        if await store.create(conversation_id, made):
+            return ConversationAccess(made, new_token)
+        meta = await store.meta(conversation_id)  # another request made it first
     if meta is None or not may_use(meta, principal, token, runtime.settings.auth.required):
         raise ConversationNotFoundError(f"No conversation {conversation_id!r}.")
-    return meta
+    return ConversationAccess(meta)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 import secrets
@@ -16,7 +17,14 @@ from fusiondesk.service.cli.common import settings_from
 @click.option("--host", help="Interface to listen on (FUSIONDESK_HOST).")
 @click.option("--port", type=int, help="Port (FUSIONDESK_PORT).")
 @click.option("--model-dir", type=click.Path(path_type=Path), help="Model to serve.")
-def serve(host: str | None, port: int | None, model_dir: Path | None) -> None:
+@click.option(
+    "--insecure-expose",
+    is_flag=True,
+    help="Serve on a non-loopback address with auth off (anyone who reaches it is admin).",
+)
+def serve(
+    host: str | None, port: int | None, model_dir: Path | None, insecure_expose: bool
+) -> None:
     """Start the HTTP/WebSocket service (trains the demo model first if none exists)."""
     import uvicorn
 
@@ -27,6 +35,7 @@ def serve(host: str | None, port: int | None, model_dir: Path | None) -> None:
     from fusiondesk.service.understanding.wiring import build_registry
 
     settings = settings_from(host=host, port=port, model_dir=model_dir)
+    _refuse_open_exposure(settings.host, settings.auth.required, insecure_expose)
     if settings.model_dir is None:
         target = settings.resolved_model_dir
         click.echo(f"Serving the demo model from {target}")
@@ -41,6 +50,10 @@ def serve(host: str | None, port: int | None, model_dir: Path | None) -> None:
         port=settings.port,
         log_config=None,  # our handler: JSON lines with request ids, secrets masked
         access_log=False,  # uvicorn's would log query strings (?key=, ?token=)
+        # Uvicorn trusts X-Forwarded-For from 127.0.0.1 by default: any local process (or a
+        # proxy that forwards what clients send) could then pick its IP for the rate limits.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
         ws_max_size=settings.limits.max_body_bytes,
         # Chat events are a few hundred bytes: compressing each one costs the event loop more
         # CPU than it saves bandwidth (media goes up uncompressed anyway, it is compressed).
@@ -49,6 +62,35 @@ def serve(host: str | None, port: int | None, model_dir: Path | None) -> None:
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_s + SHUTDOWN_MARGIN_S),
     )
     GracefulServer(config, app, settings.shutdown_grace_s).run()
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to any interface
+
+
+def _refuse_open_exposure(host: str, auth_required: bool, insecure_expose: bool) -> None:
+    """An API reachable from other machines with auth off lets anyone swap the model and read
+    every conversation: refuse it unless the operator says, in so many words, to do it."""
+    if auth_required or is_loopback(host):
+        return
+    if not insecure_expose:
+        raise click.ClickException(
+            f"Refusing to serve on {host} with auth off: set FUSIONDESK_AUTH__REQUIRED=true "
+            "and FUSIONDESK_AUTH__API_KEYS (`fusiondesk keys new`), bind 127.0.0.1, or pass "
+            "--insecure-expose."
+        )
+    click.secho(
+        f"WARNING: serving on {host} WITHOUT AUTHENTICATION (--insecure-expose): anyone who "
+        "can reach this port can read every conversation and load models.",
+        fg="red",
+        bold=True,
+        err=True,
+    )
 
 
 @click.group()

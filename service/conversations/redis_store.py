@@ -249,3 +249,23 @@ class RedisConversationStore:
 
     async def close(self) -> None:
         await self.redis.aclose()
+
+    @guarded
+    async def delete_if_empty(self, conversation_id: str) -> bool:
+        deleted = await self.redis.eval(
+            _DELETE_IF_EMPTY,
+            3,
+            _key(conversation_id, "meta"),
+            _key(conversation_id, "count"),
+            _key(conversation_id, "turns"),
+        )
+        return bool(deleted)
+
+
+# KEYS: meta, count, turns. Atomic, so a turn appended meanwhile keeps the conversation.
+_DELETE_IF_EMPTY = """
+if tonumber(redis.call('get', KEYS[2]) or '0') > 0 or redis.call('llen', KEYS[3]) > 0 then
+  return 0
+end
+return redis.call('del', KEYS[1])
+"""

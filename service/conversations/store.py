@@ -195,6 +195,11 @@ class ConversationStore(Protocol):
         """Every message accepted and not yet answered, oldest first."""
         ...
 
+    async def delete_if_empty(self, conversation_id: str) -> bool:
+        """Forget a conversation that has no turn (its first message was refused), so its id
+        is free again; True if it was forgotten."""
+        ...
+
 
 class InMemoryConversationStore:
     """Keeps the last ``max_turns`` turns of the ``max_conversations`` most recent
@@ -314,6 +319,13 @@ class InMemoryConversationStore:
 
     async def pending(self) -> list[PendingMessage]:
         return sorted(self._pending.values(), key=lambda message: message.accepted_at)
+
+    async def delete_if_empty(self, conversation_id: str) -> bool:
+        if self._counts.get(conversation_id, 0) or conversation_id not in self._meta:
+            return False
+        del self._meta[conversation_id]
+        self._turns.pop(conversation_id, None)
+        return True
 
     def _history(self, conversation_id: str) -> deque[Turn]:
         history = self._turns.get(conversation_id)

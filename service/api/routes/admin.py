@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from fusiondesk.service.api.openapi import AUTH_ERRORS, error_responses
 from fusiondesk.service.api.security import require_admin
 from fusiondesk.service.errors import ModelNotFoundError, RequestRejectedError
 
+logger = logging.getLogger(__name__)
 router = APIRouter(
     prefix="/v1/admin",
     tags=["admin"],
@@ -70,10 +72,12 @@ async def security_settings(runtime: RuntimeDep) -> SecurityOut:
 
 
 class ModelReloadIn(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"path": "/models/shop-v2"}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{"path": "demo"}, {}]})
 
     path: Path | None = Field(
-        default=None, description="Model directory to serve; default: reload the current one."
+        default=None,
+        description="Model directory to serve, inside the models root (FUSIONDESK_MODELS_ROOT, "
+        "default HOME/models; relative paths are taken from it); default: reload the current one.",
     )
 
 
@@ -82,7 +86,7 @@ class ModelOut(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "path": "/models/shop-v2",
+                    "path": "/var/lib/fusiondesk/models/demo",
                     "strategy": "concat",
                     "intents": 15,
                     "slots": ["text"],
@@ -102,18 +106,26 @@ class ModelOut(BaseModel):
 @router.post(
     "/model",
     summary="Load a model and serve it; the old one answers until the new one is ready",
-    responses=error_responses(422),
+    responses=error_responses(400, 422),
 )
 async def reload_model(body: ModelReloadIn, runtime: RuntimeDep) -> ModelOut:
-    target = body.path or runtime.model_dir
+    if body.path is None:
+        target = runtime.model_dir
+    else:
+        target = inside_models_root(body.path, runtime.settings.resolved_models_root)
     started = time.perf_counter()
     try:
         classifier = await runtime.reload_model(target)
     except ModelNotFoundError as error:
         raise RequestRejectedError(error.message, code="model_not_found") from error
     except (OSError, ValueError) as error:
+        # The reason stays in the server log: parser errors quote the files they read, and an
+        # API answer must not become a way to read files.
+        logger.warning("loading the model in %s failed: %s", target, error)
         raise RequestRejectedError(
-            f"Cannot load the model in {target}: {error}", code="invalid_model"
+            f"Cannot load the model in {target}: not a loadable fusiondesk model "
+            "(the server log says why).",
+            code="invalid_model",
         ) from error
     return ModelOut(
         path=str(target),
@@ -122,3 +134,19 @@ async def reload_model(body: ModelReloadIn, runtime: RuntimeDep) -> ModelOut:
         slots=classifier.model.slot_names,
         load_seconds=round(time.perf_counter() - started, 3),
     )
+
+
+def inside_models_root(path: Path, root: Path) -> Path:
+    """``path`` (relative ones from ``root``) with symlinks resolved, if it lies inside the
+    models root; else 422, so an admin key cannot load (or probe) arbitrary directories."""
+    resolved_root = root.resolve()
+    try:
+        resolved = (resolved_root / path).resolve()
+    except (OSError, ValueError) as error:  # a NUL byte, a symlink loop
+        raise RequestRejectedError("Not a usable path.", code="invalid_path") from error
+    if not resolved.is_relative_to(resolved_root):
+        raise RequestRejectedError(
+            f"Models load only from the models root {resolved_root} (FUSIONDESK_MODELS_ROOT).",
+            code="outside_models_root",
+        )
+    return resolved

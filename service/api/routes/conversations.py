@@ -38,6 +38,8 @@ router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 
 ConversationId = Annotated[str, Path(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)]
 
+CONVERSATION_TOKEN_HEADER = "X-Conversation-Token"
+
 # Tasks handling SSE messages outlive a client that hangs up: the turn is still stored.
 _running: set[asyncio.Task[None]] = set()
 
@@ -98,7 +100,7 @@ async def read_conversation(
             "events, as on the WebSocket",
             "content": {"text/event-stream": {"example": SSE_EXAMPLE}},
         },
-        **error_responses(*AUTH_ERRORS, 404, 413, 415, 422),
+        **error_responses(400, *AUTH_ERRORS, 404, 413, 415, 422),
     },
 )
 async def send_message_sse(
@@ -108,7 +110,7 @@ async def send_message_sse(
     runtime: RuntimeDep,
     principal: ChatPrincipal,
 ) -> StreamingResponse:
-    await authorize_conversation(
+    access = await authorize_conversation(
         runtime, conversation_id, principal, conversation_token(request), create=True
     )
     parts = [part.to_part() for part in message.parts]
@@ -128,7 +130,12 @@ async def send_message_sse(
     return StreamingResponse(
         _event_stream(events),
         media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        headers={
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+            # This message made the conversation: its token, which reads and reopens it.
+            **({CONVERSATION_TOKEN_HEADER: access.new_token} if access.new_token else {}),
+        },
     )
 
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from fusiondesk.plugins import Part
 from fusiondesk.service.api.chat import check_part_count, load_json
@@ -31,7 +32,7 @@ from fusiondesk.service.runtime import HandledMessage
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
 
-ERRORS = error_responses(*AUTH_ERRORS, 404, 413, 415, 422, 503)
+ERRORS = error_responses(400, *AUTH_ERRORS, 404, 413, 415, 422, 503)
 
 FORM_TYPES = {"multipart/form-data", "application/x-www-form-urlencoded"}
 MULTIPART_SCHEMA = {
@@ -83,11 +84,19 @@ async def post_message(
     if not parts:
         raise RequestRejectedError("The message has no parts.", code="empty_message")
     check_part_count(runtime, parts)
-    await authorize_conversation(
+    access = await authorize_conversation(
         runtime, envelope.conversation_id, principal, conversation_token(request), create=True
     )
-    handled = await runtime.handle(envelope.conversation_id, parts, envelope.message_id)
+    try:
+        handled = await runtime.handle(envelope.conversation_id, parts, envelope.message_id)
+    except BaseException:
+        if access.new_token is not None:
+            # The error answer cannot carry the token: free the id rather than keep it
+            # claimed by a token nobody has.
+            await runtime.store.delete_if_empty(envelope.conversation_id)
+        raise
     out = to_message_out(handled)
+    out.token = access.new_token
     if not handled.replayed:  # a retry's answer was counted when it was made
         record_message("http", out.intent, out_of_scope=out.out_of_scope, handoff=out.handoff)
     return out
@@ -108,9 +117,37 @@ def _validate(model: type[Envelope], body: bytes | dict[str, Any]) -> Envelope:
 async def _read_form(request: Request, max_parts: int) -> tuple[MessageEnvelope, list[Part]]:
     """Form fields ``conversation_id``, ``message_id``, ``text`` and ``message`` (JSON with
     further parts); every uploaded file becomes a part whose type is its field name."""
-    # ``async with`` closes the uploads' spooled temporary files once read.
-    async with request.form(max_files=max_parts, max_fields=max_parts + 8) as form:
+    if not request.headers.get("content-type", "").lower().startswith("multipart/"):
+        # ``async with`` closes the uploads' spooled temporary files once read.
+        async with request.form(max_files=max_parts, max_fields=max_parts + 8) as form:
+            return await _parts_of_form(form)
+    parser = StrictMultiPartParser(
+        request.headers, request.stream(), max_files=max_parts, max_fields=max_parts + 8
+    )
+    try:
+        form = await parser.parse()
+    except MultiPartException as error:
+        raise RequestRejectedError(error.message, code="invalid_multipart", status=400) from error
+    try:
         return await _parts_of_form(form)
+    finally:
+        await form.close()
+
+
+class StrictMultiPartParser(MultiPartParser):
+    """Starlette decodes a text field that is not valid in its charset as Latin-1: mojibake
+    would be classified and stored as the customer's words. Such a field is refused."""
+
+    def on_part_end(self) -> None:
+        if self._current_part.file is None:
+            try:
+                self._current_part.data.decode(self._charset)
+            except (UnicodeDecodeError, LookupError) as error:
+                name = self._current_part.field_name
+                raise MultiPartException(
+                    f"Field {name!r} is not valid {self._charset} text."
+                ) from error
+        super().on_part_end()
 
 
 async def _parts_of_form(form: FormData) -> tuple[MessageEnvelope, list[Part]]:

@@ -38,7 +38,7 @@ EXAMPLE = {
     summary="Messages that failed for good on the workers",
     responses={
         200: {"content": {"application/json": {"example": EXAMPLE}}},
-        **error_responses(422),
+        **error_responses(404, 422),
     },
 )
 async def dead_letters(runtime: RuntimeDep, limit: int = 100) -> dict[str, Any]:

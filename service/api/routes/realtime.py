@@ -34,6 +34,7 @@ from fusiondesk.service.api.conversation_schemas import (
 )
 from fusiondesk.service.api.deps import get_runtime
 from fusiondesk.service.api.errors import error_response
+from fusiondesk.service.api.middleware import origin_allowed
 from fusiondesk.service.api.security import (
     CHAT,
     Principal,
@@ -70,14 +71,16 @@ async def chat_socket(websocket: WebSocket, conversation_id: str) -> None:
         if not is_valid_id(conversation_id):
             raise ConversationNotFoundError(f"No conversation {conversation_id!r}.")
         token = conversation_token(websocket)
-        await authorize_conversation(runtime, conversation_id, principal, token, create=True)
+        access = await authorize_conversation(
+            runtime, conversation_id, principal, token, create=True
+        )
     except Exception as error:
         await _refuse(websocket, error)
         return
     await websocket.accept()
     WEBSOCKETS.inc()
     try:
-        await ChatSocket(websocket, runtime, conversation_id, principal).serve()
+        await ChatSocket(websocket, runtime, conversation_id, principal).serve(access.new_token)
     finally:
         WEBSOCKETS.dec()
 
@@ -95,12 +98,11 @@ async def _refuse(websocket: WebSocket, error: Exception) -> None:
 
 def _check_origin(websocket: WebSocket, allowed: list[str]) -> None:
     """Browsers send Origin on WebSockets but CORS does not guard them: refuse other sites'
-    pages (cross-site WebSocket hijacking) unless the origin is allow-listed."""
+    pages (cross-site WebSocket hijacking) unless the origin is allow-listed or this server
+    itself, scheme included (its Host was checked against the allowed hosts, so a rebound
+    foreign name does not pass as "itself")."""
     origin = websocket.headers.get("origin")
-    if origin is None or "*" in allowed or origin in allowed:
-        return
-    host = websocket.headers.get("host", "")
-    if origin.split("://", 1)[-1] != host:
+    if origin is not None and not origin_allowed(websocket.scope, origin, allowed):
         raise ForbiddenError(f"Origin {origin!r} is not allowed.")
 
 
@@ -118,7 +120,9 @@ class ChatSocket:
         self.open = True
         self._send_lock = asyncio.Lock()
 
-    async def serve(self) -> None:
+    async def serve(self, new_token: str | None = None) -> None:
+        """``new_token``: this socket made the conversation; the history event carries its
+        token, which reopens it later."""
         # Follow the agents' events before reading the history, so none falls in between.
         channel = conversation_channel(self.conversation_id)
         async with self.runtime.bus.subscribe(channel) as live:
@@ -127,6 +131,8 @@ class ChatSocket:
             history: dict[str, Any] = {"event": "history", "turns": turns_out(turns)}
             if state.state != "bot":  # who answers, once a person has been involved
                 history.update(state=state.state, agent=state.agent)
+            if new_token is not None:
+                history["token"] = new_token
             await self.emit(history)
             worker = asyncio.create_task(self._handle_messages())
             forwarder = asyncio.create_task(self._forward(live))

@@ -86,8 +86,9 @@ def test_celery_gives_the_same_intents_as_inline(
 ) -> None:
     if part_type not in registry.part_types:
         pytest.skip(f"no plugin for {part_type!r} parts is installed")
-    for phrase in PHRASES:
-        body = _message(f"same-{part_type}", SAMPLE_PARTS[part_type](phrase, tmp_path))
+    for number, phrase in enumerate(PHRASES):
+        # A conversation per phrase: a second message would need the first one's token.
+        body = _message(f"same-{part_type}-{number}", SAMPLE_PARTS[part_type](phrase, tmp_path))
         inline = client.post("/v1/messages", json=body)
         celery = celery_api.post("/v1/messages", json=body)
         assert inline.status_code == celery.status_code == 200, (inline.text, celery.text)
@@ -109,16 +110,22 @@ def _turns(api: TestClient, conversation_id: str) -> list[Any]:
 
 
 def test_killed_worker_loses_nothing(celery_api: TestClient, workers: LocalWorkers) -> None:
-    run = uuid.uuid4().hex[:8]
     count = 400
-    conversations = [f"kill-{run}-{c}" for c in range(4)]  # the store keeps 200 turns each
+    # Server-made conversations (4: the store keeps 200 turns each) and their tokens, which
+    # every message to them needs.
+    made = [celery_api.post("/v1/conversations").json() for _ in range(4)]
+    conversations = [conversation["conversation_id"] for conversation in made]
+    bearer = [{"Authorization": f"Bearer {conversation['token']}"} for conversation in made]
     bodies = [
         _message(conversations[i % 4], {"type": "text", "text": f"{PHRASES[i % 5]} ({i})"}, f"m{i}")
         for i in range(count)
     ]
     try:
         with ThreadPoolExecutor(64) as pool:
-            futures = [pool.submit(celery_api.post, "/v1/messages", json=b) for b in bodies]
+            futures = [
+                pool.submit(celery_api.post, "/v1/messages", json=b, headers=bearer[i % 4])
+                for i, b in enumerate(bodies)
+            ]
             while sum(f.done() for f in futures) < 40:
                 time.sleep(0.01)
             # Both workers hold prefetched messages now; the victim's are redelivered.
@@ -273,10 +280,10 @@ def test_redis_outage_answers_503_then_recovers(
 def test_status_metrics_and_readyz_describe_the_fleet(
     celery_api: TestClient, workers: LocalWorkers
 ) -> None:
-    for phrase in PHRASES:
+    for number, phrase in enumerate(PHRASES):
         assert (
             celery_api.post(
-                "/v1/messages", json=_message("ops", {"type": "text", "text": phrase})
+                "/v1/messages", json=_message(f"ops-{number}", {"type": "text", "text": phrase})
             ).status_code
             == 200
         )

@@ -232,3 +232,47 @@ def test_dockerfiles_pass_hadolint() -> None:
             check=False,
         )
         assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+def interpolate(text: str, variables: dict[str, str]) -> str:
+    """Compose's `${NAME}`, `${NAME:-default}` and `${NAME:?error}` (error when unset or
+    empty), as `docker compose config` applies them from .env."""
+
+    def substitute(match: re.Match[str]) -> str:
+        name, operator, argument = match[1], match[2], match[3]
+        value = variables.get(name, "")
+        if operator == ":?" and not value:
+            raise ValueError(f"{name}: {argument}")
+        return value or (argument if operator == ":-" else "")
+
+    return re.sub(r"\$\{([A-Z][A-Z0-9_]*)(?:(:[-?])([^}]*))?\}", substitute, text)
+
+
+def test_compose_with_the_sample_env_is_locked_by_default() -> None:
+    sample = {name: value for name, value in env_example().items() if value}
+    raw = (DOCKER / "compose.yaml").read_text()
+    with pytest.raises(ValueError, match="REDIS_PASSWORD"):
+        interpolate(raw, sample)  # the sample ships no password: compose refuses to start
+    filled = sample | {"REDIS_PASSWORD": "0f3c9a", "FLOWER_BASIC_AUTH": "ops:s3cret"}
+    services = yaml.safe_load(interpolate(raw, filled))["services"]
+    api = services["api"]
+    assert api["environment"]["FUSIONDESK_AUTH__REQUIRED"] == "true"
+    assert api["environment"]["FUSIONDESK_HOST"] == "0.0.0.0"
+    assert api["stop_grace_period"] == "30s"
+    redis = services["redis"]
+    assert redis["command"][-2:] == ["--requirepass", "0f3c9a"]
+    assert redis["environment"]["REDISCLI_AUTH"] == "0f3c9a"  # the healthcheck authenticates
+    urls = [
+        value
+        for spec in services.values()
+        for name, value in (spec.get("environment") or {}).items()
+        if str(value).startswith("redis://")
+    ]
+    assert len(urls) >= 6 and all(url.startswith("redis://:0f3c9a@redis:6379/") for url in urls)
+    flower = services["flower"]
+    assert flower["environment"]["FLOWER_BASIC_AUTH"] == "ops:s3cret"
+    assert flower["environment"]["CELERY_BROKER_URL"].endswith("/1")  # the broker's db
+    assert api["environment"]["FUSIONDESK_CELERY__BROKER_URL"].endswith("/1")
+    assert all(port.startswith("127.0.0.1:") for port in flower["ports"])
+    with pytest.raises(ValueError, match="FLOWER_BASIC_AUTH"):
+        interpolate(raw, sample | {"REDIS_PASSWORD": "0f3c9a"})

@@ -77,7 +77,12 @@ def test_finetuned_encoder_is_saved_in_the_model_and_served(
 
 
 @pytest.fixture
-def admin_client(settings: Settings, demo_model_dir: Path, tmp_path: Path) -> Iterator[TestClient]:
+def admin_client(
+    settings: Settings,
+    demo_model_dir: Path,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[TestClient]:
     served = tmp_path / "served"
     shutil.copytree(demo_model_dir, served)
     app = create_app(
@@ -91,6 +96,8 @@ def admin_client(settings: Settings, demo_model_dir: Path, tmp_path: Path) -> It
                     ],
                 ),
                 "model_watch_seconds": 0.2,
+                # The models this test loads live in pytest's temporary directories.
+                "models_root": tmp_path_factory.getbasetemp(),
             }
         )
     )

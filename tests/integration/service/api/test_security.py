@@ -146,7 +146,7 @@ def test_fifty_megabyte_body_is_refused_without_reading_it(api: ApiProcess) -> N
     reader = threading.Thread(target=read)
     reader.start()
     connection.sendall(
-        b"POST /v1/messages HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         b"X-API-Key: " + KEYS["agent"][0].encode() + b"\r\nTransfer-Encoding: chunked\r\n\r\n"
     )
     sent = 0

@@ -6,6 +6,7 @@ import base64
 import csv
 import io
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -179,8 +180,11 @@ def test_bad_audio_gets_a_4xx_json_error_and_the_service_stays_up(
     assert response.status_code == status, response.text
     assert response.json()["error"]["code"] == code
     assert client.get("/healthz").status_code == 200
-    still = client.post(
+    still = client.post(  # a new conversation each time: a second message needs a token
         "/v1/messages",
-        json={"conversation_id": "ok", "parts": [{"type": "text", "text": "change my pin"}]},
+        json={
+            "conversation_id": f"ok-{uuid.uuid4().hex[:8]}",
+            "parts": [{"type": "text", "text": "change my pin"}],
+        },
     )
     assert _ok(still)["intent"] == "change_pin"
