@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
@@ -166,7 +167,8 @@ def _document_part(pdf: bytes) -> dict[str, Any]:
 def _post(base_url: str, parts: Sequence[dict[str, Any]]) -> httpx.Response:
     return httpx.post(
         f"{base_url}/v1/messages",
-        json={"conversation_id": "doc-1", "parts": list(parts)},
+        # A conversation per message: a second message would need the first one's token.
+        json={"conversation_id": f"doc-{uuid.uuid4().hex}", "parts": list(parts)},
         timeout=60,
     )
 

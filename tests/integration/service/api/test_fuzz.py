@@ -53,6 +53,7 @@ def _send(client: TestClient, case: Any) -> Any:
 def test_generated_requests_get_no_5xx_and_json_errors(fuzzed: TestClient) -> None:
     schema = schemathesis.openapi.from_dict(fuzzed.get("/openapi.json").json())
     statuses: Counter[int] = Counter()
+    succeeded: set[str] = set()  # operations some generated request got a 2xx from
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
         @settings(
@@ -66,6 +67,8 @@ def test_generated_requests_get_no_5xx_and_json_errors(fuzzed: TestClient) -> No
         def check(case: Any) -> None:
             response = _send(fuzzed, case)
             statuses[response.status_code] += 1
+            if response.status_code < 300:
+                succeeded.add(f"{case.method} {case.path}")
             where = f"{case.method} {case.formatted_path} -> {response.status_code}"
             assert response.status_code < 500, f"{where}: {response.text[:500]}"
             if response.status_code >= 400:
@@ -76,4 +79,7 @@ def test_generated_requests_get_no_5xx_and_json_errors(fuzzed: TestClient) -> No
         check()
     print(dict(statuses))
     assert sum(statuses.values()) >= 2 * REQUESTS_PER_MODE - 100 and sum(statuses.values()) >= 1000
-    assert statuses[200] + statuses[201] > 100  # valid requests got through, not only errors
+    # Valid requests got through, not only errors: most operations act on a conversation a
+    # random id does not name (404), but the ones that make or answer messages must succeed.
+    assert {"POST /v1/messages", "POST /v1/conversations"} <= succeeded, sorted(succeeded)
+    assert len(succeeded) >= 5, sorted(succeeded)

@@ -45,6 +45,29 @@ def _body_examples(operation: dict[str, Any], spec: dict[str, Any]) -> list[tupl
     return found
 
 
+AGENT = "alice"
+
+
+def _claimed_conversation(client: TestClient) -> str:
+    """A conversation whose customer asked for a person, claimed by ``AGENT``."""
+    made = client.post("/v1/conversations").json()
+    conversation_id = made["conversation_id"]
+    asked = client.post(
+        "/v1/messages",
+        json={
+            "conversation_id": conversation_id,
+            "parts": [{"type": "text", "text": "Can I speak to a real person please?"}],
+        },
+        headers={"Authorization": f"Bearer {made['token']}"},
+    )
+    assert asked.status_code == 200 and asked.json()["handoff"], asked.text
+    claimed = client.post(
+        f"/v1/agent/conversations/{conversation_id}/claim", headers={"X-Agent-Name": AGENT}
+    )
+    assert claimed.status_code == 200, claimed.text
+    return str(conversation_id)
+
+
 def test_every_reference_resolves(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     references = set(re.findall(r'"\$ref": "([^"]+)"', json.dumps(spec)))
@@ -62,7 +85,11 @@ def test_every_request_example_in_the_spec_succeeds(client: TestClient) -> None:
             for media_type, example in _body_examples(operation, spec):
                 headers = {}
                 url = path
-                if "{conversation_id}" in path:
+                if path.startswith("/v1/agent/conversations/{conversation_id}/"):
+                    # The agents' examples act on a conversation a person holds.
+                    url = path.replace("{conversation_id}", _claimed_conversation(client))
+                    headers["X-Agent-Name"] = AGENT
+                elif "{conversation_id}" in path:
                     made = client.post("/v1/conversations").json()
                     url = path.replace("{conversation_id}", made["conversation_id"])
                     headers["Authorization"] = f"Bearer {made['token']}"

@@ -17,6 +17,7 @@ from fusiondesk.service.api import create_app
 from fusiondesk.service.api.security import sha256_hex
 from fusiondesk.service.settings import ApiKey, Auth, Settings
 from tests.images import encode, parcel_photo
+from tests.integration.service.api.messages import send_parts, send_text, token_headers
 
 pytestmark = pytest.mark.integration
 
@@ -24,13 +25,7 @@ ASK_FOR_PERSON = "Can I speak to a real person please?"
 
 
 def _say(client: TestClient, conversation_id: str, text: str) -> dict[str, Any]:
-    response = client.post(
-        "/v1/messages",
-        json={"conversation_id": conversation_id, "parts": [{"type": "text", "text": text}]},
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return send_text(client, text, conversation_id)
 
 
 def _as(agent: str) -> dict[str, str]:
@@ -109,7 +104,9 @@ def test_replies_and_notes_are_in_the_history_with_their_authors(client: TestCli
     assert note.status_code == 200 and note.json()["role"] == "note"
     assert _post(client, conversation_id, "reply", "alice", text="").status_code == 422
 
-    customer_view = client.get(f"/v1/conversations/{conversation_id}").json()["turns"]
+    customer_view = client.get(
+        f"/v1/conversations/{conversation_id}", headers=token_headers(client, conversation_id)
+    ).json()["turns"]
     assert [(t["role"], t.get("agent")) for t in customer_view] == [
         ("customer", None),
         ("bot", None),
@@ -233,14 +230,13 @@ def test_the_agent_sees_the_customers_image_once_handed_off(client: TestClient) 
     # The demo model reads text only: the photo comes with words.
     parts = [image_part, {"type": "text", "text": "my parcel arrived broken, see the photo"}]
     before = "img-" + secrets.token_hex(6)
-    answered = client.post("/v1/messages", json={"conversation_id": before, "parts": parts})
-    assert answered.status_code == 200, answered.text
+    send_parts(client, parts, before)
     bot_only = client.get(f"/v1/agent/conversations/{before}").json()["turns"][0]
     assert "media" not in bot_only["parts"][0]  # a bot conversation keeps no bytes
 
     conversation_id = _handed_off(client)
-    held = client.post("/v1/messages", json={"conversation_id": conversation_id, "parts": parts})
-    assert held.json()["answered_by"] == "held"
+    held = send_parts(client, parts, conversation_id)
+    assert held["answered_by"] == "held"
     turns = client.get(f"/v1/agent/conversations/{conversation_id}").json()["turns"]
     customer = [t for t in turns if t["role"] == "customer"][-1]  # then the acknowledgement
     key = customer["parts"][0]["media"]
