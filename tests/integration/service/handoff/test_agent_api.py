@@ -23,13 +23,29 @@ pytestmark = pytest.mark.integration
 ASK_FOR_PERSON = "Can I speak to a real person please?"
 
 
+_tokens: dict[str, str] = {}
+"""Each conversation's token, given back by the message that made it (issue 19)."""
+
+
+def _customer(conversation_id: str) -> dict[str, str]:
+    token = _tokens.get(conversation_id)
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 def _say(client: TestClient, conversation_id: str, text: str) -> dict[str, Any]:
+    return _send(client, conversation_id, [{"type": "text", "text": text}])
+
+
+def _send(client: TestClient, conversation_id: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
     response = client.post(
         "/v1/messages",
-        json={"conversation_id": conversation_id, "parts": [{"type": "text", "text": text}]},
+        headers=_customer(conversation_id),
+        json={"conversation_id": conversation_id, "parts": parts},
     )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
+    if body.get("token"):
+        _tokens[conversation_id] = body["token"]
     return body
 
 
@@ -109,7 +125,9 @@ def test_replies_and_notes_are_in_the_history_with_their_authors(client: TestCli
     assert note.status_code == 200 and note.json()["role"] == "note"
     assert _post(client, conversation_id, "reply", "alice", text="").status_code == 422
 
-    customer_view = client.get(f"/v1/conversations/{conversation_id}").json()["turns"]
+    customer_view = client.get(
+        f"/v1/conversations/{conversation_id}", headers=_customer(conversation_id)
+    ).json()["turns"]
     assert [(t["role"], t.get("agent")) for t in customer_view] == [
         ("customer", None),
         ("bot", None),
@@ -233,14 +251,13 @@ def test_the_agent_sees_the_customers_image_once_handed_off(client: TestClient) 
     # The demo model reads text only: the photo comes with words.
     parts = [image_part, {"type": "text", "text": "my parcel arrived broken, see the photo"}]
     before = "img-" + secrets.token_hex(6)
-    answered = client.post("/v1/messages", json={"conversation_id": before, "parts": parts})
-    assert answered.status_code == 200, answered.text
+    _send(client, before, parts)
     bot_only = client.get(f"/v1/agent/conversations/{before}").json()["turns"][0]
     assert "media" not in bot_only["parts"][0]  # a bot conversation keeps no bytes
 
     conversation_id = _handed_off(client)
-    held = client.post("/v1/messages", json={"conversation_id": conversation_id, "parts": parts})
-    assert held.json()["answered_by"] == "held"
+    held = _send(client, conversation_id, parts)
+    assert held["answered_by"] == "held"
     turns = client.get(f"/v1/agent/conversations/{conversation_id}").json()["turns"]
     customer = [t for t in turns if t["role"] == "customer"][-1]  # then the acknowledgement
     key = customer["parts"][0]["media"]
