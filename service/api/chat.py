@@ -38,6 +38,14 @@ _SIGNATURES: list[tuple[bytes, int, str, str]] = [
 ]
 
 
+IMAGE_SIGNATURES = [
+    (signature, offset, media_type)
+    for signature, offset, part_type, media_type in _SIGNATURES
+    if part_type == "image"
+]
+"""The images a browser shows inline, by their leading bytes."""
+
+
 def sniff_part_type(data: bytes) -> tuple[str, str]:
     """(part type, media type) of an unannounced binary frame; raises if unrecognised."""
     for signature, offset, part_type, media_type in _SIGNATURES:

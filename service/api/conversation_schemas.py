@@ -53,6 +53,16 @@ class ChatMessageIn(BaseModel):
     parts: list[PartIn] = Field(min_length=1)
 
 
+class AttachmentOut(BaseModel):
+    """A file an agent sent; the customer fetches it from
+    ``GET /v1/conversations/{id}/media/{key}``, an agent from ``/v1/agent/.../media/{key}``."""
+
+    key: str
+    media_type: str
+    name: str
+    size: int
+
+
 class TurnOut(BaseModel):
     """One side of an exchange: the customer's message (with what was understood), or the
     bot's reply to it. Both carry the customer message's ``message_id``."""
@@ -77,6 +87,9 @@ class TurnOut(BaseModel):
     handoff: bool | None = None
     agent: str | None = Field(default=None, description="The agent who wrote it (agent, note).")
     ranking: list[dict[str, Any]] | None = None
+    attachments: list[AttachmentOut] | None = Field(
+        default=None, description="Files an agent sent with the reply."
+    )
 
 
 class ConversationOut(BaseModel):
@@ -172,6 +185,7 @@ def _agent_entry(turn: Turn) -> dict[str, Any]:
         sequence=turn.sequence,
         created_at=turn.created_at,
         agent=turn.agent,
+        attachments=[AttachmentOut.model_validate(a) for a in turn.attachments] or None,
     )
     return entry.model_dump(exclude_none=True)
 

@@ -61,6 +61,9 @@ class Turn:
     """The agent who wrote an ``agent`` or ``note`` entry."""
     ranking: list[dict[str, Any]] = field(default_factory=list)
     """The model's intent ranking of the customer's message (what an agent reads)."""
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    """Files an agent sent with a reply: ``{key, media_type, name, size}``, the bytes kept
+    with the conversation's media under ``key``."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -168,7 +171,8 @@ class ConversationStore(Protocol):
     async def keep_media(
         self, conversation_id: str, key: str, media_type: str, data: bytes
     ) -> None:
-        """Keep a customer's audio or image for the agents (handed-off conversations only)."""
+        """Keep a customer's audio or image for the agents (handed-off conversations only), or
+        a file an agent sent the customer."""
         ...
 
     async def media(self, conversation_id: str, key: str) -> tuple[str, bytes] | None:

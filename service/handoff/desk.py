@@ -13,7 +13,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -71,6 +71,15 @@ class QueueEntry:
 
 Change = Callable[[ConversationState], ConversationState | None]
 """A state's successor (its version is set by the desk), None for no change, or raises."""
+
+
+@dataclass(frozen=True)
+class AgentFile:
+    """A file an agent sends with a reply, its type already checked by its bytes."""
+
+    name: str
+    media_type: str
+    data: bytes
 
 
 class HandoffDesk:
@@ -189,11 +198,30 @@ class HandoffDesk:
             await self._publish_both(conversation_id, event)
         return changed or await self.store.state(conversation_id)
 
-    async def reply(self, conversation_id: str, agent: str, text: str) -> Turn:
-        """An agent's reply, stored in the history and sent to the customer."""
+    async def reply(
+        self, conversation_id: str, agent: str, text: str, files: Sequence[AgentFile] = ()
+    ) -> Turn:
+        """An agent's reply, stored in the history and sent to the customer. Its files are kept
+        with the conversation's media first, so no stored or sent reply points at a missing
+        file."""
         state = await self.store.state(conversation_id)
         _check_holder(state, agent, "reply")
-        turn = await self._append(conversation_id, "agent", agent, text)
+        message_id = new_message_id()
+        attachments: list[dict[str, Any]] = []
+        for index, file in enumerate(files):
+            key = f"{message_id}.{index}"
+            await self.store.keep_media(conversation_id, key, file.media_type, file.data)
+            attachments.append(
+                {
+                    "key": key,
+                    "media_type": file.media_type,
+                    "name": file.name,
+                    "size": len(file.data),
+                }
+            )
+        turn = await self._append(
+            conversation_id, "agent", agent, text, message_id=message_id, attachments=attachments
+        )
         # Sent as soon as it is stored; the state's bookkeeping follows, off the customer's path.
         event = {"event": "agent_message", "conversation_id": conversation_id}
         await self._publish_both(conversation_id, {**event, "turn": turn.to_dict()})
@@ -333,12 +361,21 @@ class HandoffDesk:
         now = time.time()
         await self._change(conversation_id, lambda state: replace(state, updated_at=now))
 
-    async def _append(self, conversation_id: str, kind: str, agent: str, text: str) -> Turn:
+    async def _append(
+        self,
+        conversation_id: str,
+        kind: str,
+        agent: str,
+        text: str,
+        *,
+        message_id: str | None = None,
+        attachments: list[dict[str, Any]] | None = None,
+    ) -> Turn:
         # Not under the conversation's lock: an agent's reply must not wait for the bot to
         # understand a customer's voice message; its sequence is the count it was written at.
         now = time.time()
         turn = Turn(
-            message_id=new_message_id(),
+            message_id=message_id or new_message_id(),
             parts=[],
             intent="",
             confidence=0.0,
@@ -350,6 +387,7 @@ class HandoffDesk:
             kind=kind,
             agent=agent,
             sequence=await self.store.count(conversation_id) + 1,
+            attachments=attachments or [],
         )
         await self.store.append(conversation_id, turn)
         return turn

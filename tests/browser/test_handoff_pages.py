@@ -16,6 +16,7 @@ import pytest
 from fusiondesk.plugins import PluginRegistry
 from tests.browser.conftest import has_part_type
 from tests.browser.test_widget import AXE, open_widget, replies, send_text, widget
+from tests.images import encode, parcel_photo
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -109,10 +110,15 @@ def test_customer_and_agent_pages_hand_off_and_back(
     agent_page.get_by_role("button", name="Claim").click()
     expect(widget(page).locator(".banner")).to_have_text("alice from our team joined the chat.")
     agent_page.get_by_label("Reply to the customer").fill("Hi, I'm Alice. How can I help?")
+    # The reply carries a photo the agent picked in the file input (made with Pillow).
+    photo = {"name": "parcel.png", "mimeType": "image/png", "buffer": encode(parcel_photo(), "PNG")}
+    agent_page.get_by_label("Attach files (images or PDF)").set_input_files(photo)
     agent_page.get_by_role("button", name="Send reply").click()
+    expect(entries.locator("li.agent img[alt='parcel.png']")).to_be_visible()
     agent_row = widget(page).locator(".row.agent")
     expect(agent_row.locator(".text")).to_have_text("Hi, I'm Alice. How can I help?")
     expect(agent_row.locator(".who")).to_have_text("alice")
+    expect_image_shown(agent_row.locator("img[alt='parcel.png']"))
 
     send_text(page, "my order 12345 never arrived")
     expect(entries.locator("li.customer .said").last).to_have_text("my order 12345 never arrived")
@@ -136,6 +142,13 @@ def test_customer_and_agent_pages_hand_off_and_back(
     page.reload()  # the history says who said what
     open_widget(page)
     expect(widget(page).locator(".row.agent .who")).to_have_text("alice")
+    expect_image_shown(widget(page).locator(".row.agent img[alt='parcel.png']"))
+
+
+def expect_image_shown(image: Any) -> None:
+    """Visible and decoded: the customer's browser fetched the agent's file with its token."""
+    expect(image).to_be_visible()
+    expect(image).to_have_js_property("naturalWidth", parcel_photo().width)
 
 
 def check_accessibility(agent_page: Any) -> None:

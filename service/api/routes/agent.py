@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
+from fusiondesk.service.api.agent_files import MULTIPART_SCHEMA, read_agent_reply
 from fusiondesk.service.api.agent_schemas import (
     AgentConversationOut,
     AgentEntryOut,
@@ -23,6 +24,7 @@ from fusiondesk.service.api.agent_schemas import (
 )
 from fusiondesk.service.api.conversation_schemas import error_event, live_event, turns_out
 from fusiondesk.service.api.deps import RuntimeDep, get_runtime
+from fusiondesk.service.api.media import MediaKey, media_response
 from fusiondesk.service.api.openapi import AUTH_ERRORS, error_responses
 from fusiondesk.service.api.routes.realtime import _check_origin, _refuse
 from fusiondesk.service.api.security import (
@@ -98,20 +100,33 @@ async def claim(
 
 @router.post(
     "/conversations/{conversation_id}/reply",
-    summary="Reply to the customer (the claiming agent only)",
+    summary="Reply to the customer with text and files (the claiming agent only)",
+    description='A JSON body `{"text"}`, or a multipart form with `text` and one or more '
+    "files (PNG, JPEG, GIF, WebP images or PDF, their type read from their bytes: anything "
+    "else is 415). The files are kept with the conversation and listed in the reply's "
+    "`attachments`; the customer fetches them from `GET /v1/conversations/{id}/media/{key}`.",
     response_model=AgentEntryOut,
     response_model_exclude_none=True,
-    responses=CHANGE_ERRORS,
+    responses=error_responses(*AUTH_ERRORS, 400, 404, 409, 413, 415, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": AgentTextIn.model_json_schema()},
+                "multipart/form-data": {"schema": MULTIPART_SCHEMA},
+            },
+        }
+    },
 )
 async def reply(
     conversation_id: ConversationId,
-    body: AgentTextIn,
     request: Request,
     runtime: RuntimeDep,
     principal: AgentPrincipal,
 ) -> AgentEntryOut:
     await _existing(runtime, conversation_id)
-    turn = await runtime.desk.reply(conversation_id, agent_name(request, principal), body.text)
+    text, files = await read_agent_reply(request, runtime.settings.limits)
+    turn = await runtime.desk.reply(conversation_id, agent_name(request, principal), text, files)
     return AgentEntryOut.model_validate(turns_out([turn])[0])
 
 
@@ -186,26 +201,30 @@ async def resolve(
 
 @router.get(
     "/conversations/{conversation_id}/media/{key}",
-    summary="A customer's audio or image, kept once the conversation was handed off",
+    summary="A customer's audio or image (kept once the conversation was handed off), or a "
+    "file an agent sent",
     response_class=Response,
     responses={
         200: {
-            "content": {"image/png": {"example": "(bytes)"}, "audio/wav": {"example": "(bytes)"}}
+            "content": {
+                "image/png": {"example": "(bytes)"},
+                "audio/wav": {"example": "(bytes)"},
+                "application/pdf": {"example": "(bytes)"},
+            }
         },
         **error_responses(*AUTH_ERRORS, 404, 422),
     },
 )
 async def media(
     conversation_id: ConversationId,
-    key: Annotated[str, Path(min_length=1, max_length=MAX_ID_CHARS + 8, pattern=ID_PATTERN)],
+    key: MediaKey,
     runtime: RuntimeDep,
     principal: AgentPrincipal,
 ) -> Response:
     found = await runtime.store.media(conversation_id, key)
     if found is None:
         raise ConversationNotFoundError(f"No media {key!r} in conversation {conversation_id!r}.")
-    media_type, data = found
-    return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
+    return media_response(*found)
 
 
 @router.websocket("/feed")

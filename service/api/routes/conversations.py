@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, status
+from fastapi import APIRouter, Path, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from fusiondesk.service.api.chat import check_part_count, converse
@@ -22,6 +22,7 @@ from fusiondesk.service.api.conversation_schemas import (
     turns_out,
 )
 from fusiondesk.service.api.deps import RuntimeDep
+from fusiondesk.service.api.media import MediaKey, media_response
 from fusiondesk.service.api.openapi import AUTH_ERRORS, error_responses
 from fusiondesk.service.api.security import (
     ChatPrincipal,
@@ -30,6 +31,7 @@ from fusiondesk.service.api.security import (
     sha256_hex,
 )
 from fusiondesk.service.conversations.store import ConversationMeta
+from fusiondesk.service.errors import ConversationNotFoundError
 from fusiondesk.service.handoff.events import conversation_channel
 from fusiondesk.service.ids import ID_PATTERN, MAX_ID_CHARS, new_message_id
 from fusiondesk.service.runtime import Runtime
@@ -142,6 +144,39 @@ async def send_message_sse(
 async def _event_stream(events: asyncio.Queue[dict[str, Any] | None]) -> AsyncIterator[str]:
     while (event := await events.get()) is not None:
         yield f"event: {event['event']}\ndata: {json.dumps(event)}\n\n"
+
+
+@router.get(
+    "/{conversation_id}/media/{key}",
+    summary="A file an agent sent (or the customer's own kept audio or image)",
+    description="Opened like the conversation: its token (`Authorization: Bearer` or "
+    "`?token=`, so that an `<img src>` can show it) or its key. The keys are in the agent "
+    "entries' `attachments`.",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {
+                "image/png": {"example": "(bytes)"},
+                "application/pdf": {"example": "(bytes)"},
+            }
+        },
+        **error_responses(*AUTH_ERRORS, 404, 422),
+    },
+)
+async def conversation_media(
+    conversation_id: ConversationId,
+    key: MediaKey,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: ChatPrincipal,
+) -> Response:
+    await authorize_conversation(
+        runtime, conversation_id, principal, conversation_token(request), create=False
+    )
+    found = await runtime.store.media(conversation_id, key)
+    if found is None:
+        raise ConversationNotFoundError(f"No media {key!r} in conversation {conversation_id!r}.")
+    return media_response(*found)
 
 
 KEEPALIVE_SECONDS = 15.0

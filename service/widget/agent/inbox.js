@@ -7,15 +7,17 @@
   var state = { key: session.getItem("fd-agent-key") || "", name: session.getItem("fd-agent-name") || "",
     open: null, conversation: null, socket: null, lastTyping: 0, retry: 500 };
 
-  function headers() {
-    var h = { "Content-Type": "application/json" };
+  function headers(json) {
+    var h = json ? { "Content-Type": "application/json" } : {};
     if (state.key) h["X-API-Key"] = state.key;
     if (state.name) h["X-Agent-Name"] = state.name;
     return h;
   }
 
+  // A FormData body (a reply with files) goes as multipart, with the boundary the browser sets.
   function call(method, path, body) {
-    return fetch(path, { method: method, headers: headers(), body: body ? JSON.stringify(body) : undefined })
+    var form = body instanceof FormData;
+    return fetch(path, { method: method, headers: headers(!form), body: form ? body : body ? JSON.stringify(body) : undefined })
       .then(function (response) {
         if (response.status === 204) return null;
         return response.json().then(function (data) {
@@ -65,15 +67,28 @@
   }
 
   // A customer's audio or image (kept once handed off), playable or shown in place.
+  function mediaUrl(key) {
+    return "/v1/agent/conversations/" + encodeURIComponent(state.open) + "/media/" + encodeURIComponent(key) +
+      (state.key ? "?key=" + encodeURIComponent(state.key) : "");
+  }
+
   function media(part) {
     if (!part.media) return text("span", "Attachment: " + part.type + " (kept only after a handoff)", "understood");
-    var src = "/v1/agent/conversations/" + encodeURIComponent(state.open) + "/media/" + encodeURIComponent(part.media) +
-      (state.key ? "?key=" + encodeURIComponent(state.key) : "");
+    var src = mediaUrl(part.media);
     var node = document.createElement(part.type === "audio" ? "audio" : "img");
     if (part.type === "audio") { node.controls = true; node.setAttribute("aria-label", "Customer's voice message"); }
     else node.alt = "Customer's image";
     node.src = src;
     node.className = "media";
+    return node;
+  }
+
+  // A file an agent sent: an image in place (named by its file name), anything else as a link.
+  function sentFile(file) {
+    var image = file.media_type.indexOf("image/") === 0;
+    var node = document.createElement(image ? "img" : "a");
+    if (image) { node.src = mediaUrl(file.key); node.alt = file.name; node.className = "media"; }
+    else { node.href = mediaUrl(file.key); node.textContent = "File: " + file.name; }
     return node;
   }
 
@@ -93,6 +108,7 @@
     if (entry.transcript) item.appendChild(text("span", "Transcript: " + entry.transcript, "understood transcript"));
     if (entry.ocr) item.appendChild(text("span", "Text in image: " + entry.ocr, "understood ocr"));
     (entry.parts || []).forEach(function (part) { if (part.type !== "text") item.appendChild(media(part)); });
+    (entry.attachments || []).forEach(function (file) { item.appendChild(sentFile(file)); });
     if (entry.role === "customer" && entry.intent) {
       var ranking = (entry.ranking || []).slice(0, 3).map(function (r) { return r.intent + " " + percent(r.confidence); });
       item.appendChild(text("span", "Understood: " + entry.intent + " " + percent(entry.confidence) +
@@ -112,7 +128,7 @@
     $("claim").disabled = conversationState.state !== "waiting";
     $("handback").disabled = !(mine || conversationState.state === "waiting");
     $("resolve").disabled = conversationState.state === "resolved" || (conversationState.state === "agent" && !mine);
-    $("reply-text").disabled = $("send-reply").disabled = !mine;
+    $("reply-text").disabled = $("reply-files").disabled = $("send-reply").disabled = !mine;
     $("note-text").disabled = $("send-note").disabled = !held && conversationState.state !== "bot";
   }
 
@@ -171,10 +187,16 @@
   $("resolve").addEventListener("click", function () { act("resolve"); });
   $("reply-form").addEventListener("submit", function (e) {
     e.preventDefault();
-    var box = $("reply-text");
-    if (!box.value.trim() || !state.open) return;
-    call("POST", "/v1/agent/conversations/" + encodeURIComponent(state.open) + "/reply", { text: box.value })
-      .then(function (entry) { box.value = ""; addEntry(entry); }, problem);
+    var box = $("reply-text"), picker = $("reply-files");
+    if ((!box.value.trim() && !picker.files.length) || !state.open) return;
+    var body = { text: box.value };
+    if (picker.files.length) {
+      body = new FormData();
+      body.append("text", box.value);
+      Array.prototype.forEach.call(picker.files, function (file) { body.append("files", file, file.name); });
+    }
+    call("POST", "/v1/agent/conversations/" + encodeURIComponent(state.open) + "/reply", body)
+      .then(function (entry) { box.value = ""; picker.value = ""; problem(null); addEntry(entry); }, problem);
   });
   $("reply-text").addEventListener("input", function () {
     var now = Date.now();

@@ -132,8 +132,8 @@ Widget.prototype.onAgentMessage = function (entries) {
   var self = this;
   this.hideTyping();
   entries.forEach(function (entry) {
-    self.log.appendChild(self.renderRow("bot", { text: entry.text, agent: entry.agent, time: (entry.created_at || 0) * 1000 }));
-    self.emit("message", { role: "agent", message_id: entry.message_id, text: entry.text, agent: entry.agent });
+    self.log.appendChild(self.renderRow("bot", { text: entry.text, agent: entry.agent, files: entry.attachments, time: (entry.created_at || 0) * 1000 }));
+    self.emit("message", { role: "agent", message_id: entry.message_id, text: entry.text, agent: entry.agent, attachments: entry.attachments || [] });
   });
   if (this.panel.hidden) { this.unread++; this.showUnread(); }
   this.scrollDown();
@@ -158,8 +158,8 @@ Widget.prototype.renderHistory = function (turns, handoff) {
         voice: kinds.indexOf("audio") >= 0, imageCount: kinds.filter(function (k) { return k === "image"; }).length, time: time
       }), self.firstPendingRow(keep));
       if (self.pending[turn.message_id]) { clearTimeout(self.pending[turn.message_id].timer); self.pending[turn.message_id].row.remove(); delete self.pending[turn.message_id]; }
-    } else if (turn.text || turn.reply) {
-      lastBot = self.renderRow("bot", { text: turn.text || turn.reply, agent: turn.agent, time: time });
+    } else if (turn.text || turn.reply || turn.attachments) {
+      lastBot = self.renderRow("bot", { text: turn.text || turn.reply, agent: turn.agent, files: turn.attachments, time: time });
       lastBot.quick = turn.quick_replies;
       self.log.insertBefore(lastBot, self.firstPendingRow(keep));
       if (turn.handoff) handoff = true;

@@ -90,6 +90,14 @@ Widget.prototype.renderRow = function (role, message) {
     bubble.appendChild(tag);
     if (message.text) bubble.appendChild(el("br"));
   }
+  // An agent's files: images inline (named by their file name), anything else as a download.
+  var self = this;
+  (message.files || []).forEach(function (file) {
+    var url = self.mediaUrl(file.key);
+    bubble.appendChild(file.media_type.indexOf("image/") === 0
+      ? el("img", { src: url, alt: file.name })
+      : el("a", { class: "file", href: url, download: file.name, text: file.name }));
+  });
   if (message.text) {
     var body = el("div", { class: "text" });
     body.appendChild(markdown(message.text));

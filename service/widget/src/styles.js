@@ -32,7 +32,7 @@ var CSS = [
   ".customer .bubble{background:var(--fd-primary);color:var(--fd-on-primary);border-bottom-right-radius:5px}",
   ".bot .bubble{background:var(--fd-bot);color:var(--fd-text);border-bottom-left-radius:5px}",
   ".bubble p{margin:0}.bubble p+p,.bubble p+ul,.bubble ul+p,.bubble p+ol,.bubble ol+p{margin-top:6px}",
-  ".bubble ul,.bubble ol{margin:0;padding-left:20px}.bubble a{color:inherit;text-decoration:underline}",
+  ".bubble ul,.bubble ol{margin:0;padding-left:20px}.bubble a{color:inherit;text-decoration:underline}.bubble a.file{display:block;margin-bottom:4px}",
   ".bubble img{display:block;max-width:220px;max-height:180px;border-radius:10px;margin-bottom:4px}",
   ".tag{display:inline-flex;align-items:center;gap:5px;font-size:13px;opacity:.95}.tag svg{width:15px;height:15px}",
   ".meta{font-size:11.5px;color:var(--fd-muted);margin-top:3px;padding:0 4px}",

@@ -18,6 +18,11 @@ Widget.prototype.query = function () {
   return params.length ? "?" + params.join("&") : "";
 };
 
+/** Where a file an agent sent is fetched; the token goes in the query, as an <img> sends no header. */
+Widget.prototype.mediaUrl = function (key) {
+  return this.base + "/v1/conversations/" + encodeURIComponent(this.conversation.id) + "/media/" + encodeURIComponent(key) + this.query();
+};
+
 Widget.prototype.connect = function () {
   var self = this;
   if (this.socket || this.mode !== "ws" || this.destroyed) return;

@@ -273,3 +273,100 @@ def test_without_a_websocket_the_customer_follows_the_agent_by_sse(client: TestC
                     break
     assert [e["event"] for e in events] == ["agent_joined", "agent_message"]
     assert events[1]["entries"][0]["text"] == "Alice here"
+
+
+def _customer_handed_off(client: TestClient) -> tuple[str, dict[str, str]]:
+    """A conversation with a token (as the widget makes it), handed off and claimed by alice."""
+    created = client.post("/v1/conversations").json()
+    conversation_id, token = created["conversation_id"], created["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    client.post(
+        f"/v1/conversations/{conversation_id}/messages",
+        headers=headers,
+        json={"parts": [{"type": "text", "text": ASK_FOR_PERSON}]},
+    )
+    assert _post(client, conversation_id, "claim", "alice").status_code == 200
+    return conversation_id, headers
+
+
+def test_an_agent_replies_with_a_file_the_customer_fetches_with_the_token(
+    client: TestClient,
+) -> None:
+    conversation_id, customer = _customer_handed_off(client)
+    photo = encode(parcel_photo(), "PNG")
+    sent = client.post(
+        f"/v1/agent/conversations/{conversation_id}/reply",
+        headers=_as("alice"),
+        data={"text": "This is the parcel we sent."},
+        files=[("files", ("../../parcel.png", photo, "application/octet-stream"))],
+    )
+    assert sent.status_code == 200, sent.text
+    (attachment,) = sent.json()["attachments"]
+    # The type comes from the bytes, the name without the folders the client sent.
+    assert attachment["media_type"] == "image/png"
+    assert (attachment["name"], attachment["size"]) == ("parcel.png", len(photo))
+
+    history = client.get(f"/v1/conversations/{conversation_id}", headers=customer).json()
+    agent_entry = [t for t in history["turns"] if t["role"] == "agent"][-1]
+    assert agent_entry["text"] == "This is the parcel we sent."
+    assert agent_entry["attachments"] == [attachment]
+
+    url = f"/v1/conversations/{conversation_id}/media/{attachment['key']}"
+    fetched = client.get(url, headers=customer)
+    assert fetched.status_code == 200
+    assert (fetched.headers["content-type"], fetched.content) == ("image/png", photo)
+    by_query = client.get(url, params={"token": customer["Authorization"].split()[1]})
+    assert by_query.content == photo  # what an <img src> sends
+    assert client.get(url).status_code in (401, 403, 404)
+    other_token = client.post("/v1/conversations").json()["token"]
+    refused = client.get(url, headers={"Authorization": f"Bearer {other_token}"})
+    assert refused.status_code in (401, 403, 404)
+    assert refused.content != photo
+    agent_copy = client.get(f"/v1/agent/conversations/{conversation_id}/media/{attachment['key']}")
+    assert agent_copy.content == photo
+
+
+def test_a_pdf_alone_is_a_reply_and_is_downloaded(client: TestClient) -> None:
+    conversation_id, customer = _customer_handed_off(client)
+    pdf = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+    sent = client.post(
+        f"/v1/agent/conversations/{conversation_id}/reply",
+        headers=_as("alice"),
+        files=[("files", ("label.pdf", pdf, "application/pdf"))],
+    )
+    assert sent.status_code == 200, sent.text
+    (attachment,) = sent.json()["attachments"]
+    assert (attachment["media_type"], sent.json().get("text", "")) == ("application/pdf", "")
+    fetched = client.get(
+        f"/v1/conversations/{conversation_id}/media/{attachment['key']}", headers=customer
+    )
+    assert fetched.content == pdf
+    assert fetched.headers["content-disposition"] == "attachment"
+
+
+def test_agent_files_of_a_wrong_type_or_too_big_are_refused(client: TestClient) -> None:
+    conversation_id, customer = _customer_handed_off(client)
+    url = f"/v1/agent/conversations/{conversation_id}/reply"
+    # Announced as a PNG, but the bytes are a script: the bytes decide.
+    script = ("hello.png", b"<script>alert(1)</script>", "image/png")
+    wrong = client.post(url, headers=_as("alice"), data={"text": "x"}, files=[("files", script)])
+    assert wrong.status_code == 415
+    assert wrong.json()["error"]["code"] == "unsupported_media"
+
+    limits = client.app.state.runtime.settings.limits
+    photo = ("p.png", encode(parcel_photo(), "PNG"), "image/png")
+    too_many = client.post(
+        url, headers=_as("alice"), files=[("files", photo)] * (limits.max_parts + 1)
+    )
+    assert too_many.status_code == 413
+    assert too_many.json()["error"]["code"] == "too_many_parts"
+    huge = ("big.png", b"\x89PNG\r\n\x1a\n" + bytes(limits.max_body_bytes), "image/png")
+    too_big = client.post(url, headers=_as("alice"), files=[("files", huge)])
+    assert too_big.status_code == 413
+    assert too_big.json()["error"]["code"] == "body_too_large"
+
+    empty = client.post(url, headers=_as("alice"), data={"text": "  "})
+    assert empty.status_code == 422
+    assert empty.json()["error"]["code"] == "empty_reply"
+    history = client.get(f"/v1/conversations/{conversation_id}", headers=customer).json()
+    assert not [t for t in history["turns"] if t["role"] == "agent"]  # nothing half-stored

@@ -12,12 +12,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from fusiondesk.service.api.conversation_schemas import live_event
 from fusiondesk.service.conversations.store import (
     ConversationMeta,
     ConversationState,
     InMemoryConversationStore,
+    Turn,
 )
-from fusiondesk.service.handoff.desk import HandoffConflictError, HandoffDesk
+from fusiondesk.service.handoff.desk import AgentFile, HandoffConflictError, HandoffDesk
 from fusiondesk.service.handoff.events import AGENTS, EventBus, conversation_channel
 from fusiondesk.service.handoff.hours import is_open
 from fusiondesk.service.replies.templates import Reply
@@ -103,6 +105,39 @@ def test_events_go_to_agents_and_to_the_customer() -> None:
             customer_events = [customer.get_nowait()["event"] for _ in range(customer.qsize())]
         assert agent_events == ["handoff", "agent_joined", "agent_message", "note"]
         assert customer_events == ["agent_joined", "agent_message"]
+
+    asyncio.run(run())
+
+
+def test_a_reply_with_files_keeps_them_and_the_customer_is_told_where() -> None:
+    label = AgentFile("label.pdf", "application/pdf", b"%PDF-1.4 label")
+    photo = AgentFile("parcel.png", "image/png", b"\x89PNG\r\n\x1a\n...")
+
+    async def run() -> None:
+        desk = _desk()
+        await _waiting(desk)
+        with pytest.raises(HandoffConflictError):  # not claimed: refused before keeping a file
+            await desk.reply("c1", "alice", "too early", [label])
+        await desk.claim("c1", "alice")
+        async with desk.bus.subscribe(conversation_channel("c1")) as customer:
+            turn = await desk.reply("c1", "alice", "", [label, photo])
+            event = live_event(customer.get_nowait(), notes=False)
+        keys = [a["key"] for a in turn.attachments]
+        assert len(set(keys)) == 2 and all(k.startswith(turn.message_id) for k in keys)
+        assert [await desk.store.media("c1", k) for k in keys] == [
+            ("application/pdf", label.data),
+            ("image/png", photo.data),
+        ]
+        stored = (await desk.store.turns("c1"))[-1]
+        assert Turn.from_dict(stored.to_dict()).attachments == turn.attachments
+        assert event is not None
+        (entry,) = event["entries"]
+        assert entry["attachments"] == [
+            {"key": keys[0], "media_type": "application/pdf", "name": "label.pdf", "size": 14},
+            {"key": keys[1], "media_type": "image/png", "name": "parcel.png", "size": 11},
+        ]
+        kinds = [t.kind for t in await desk.store.turns("c1")]
+        assert kinds.count("agent") == 1  # the early, refused reply stored nothing
 
     asyncio.run(run())
 
