@@ -32,6 +32,7 @@ import builtins
 import functools
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -404,10 +405,16 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=4.0, help="messages per second")
     parser.add_argument("--give-up", type=float, default=300.0, help="seconds per message")
+    parser.add_argument(
+        "--keep-logs",
+        action="store_true",
+        help="keep the run's directory (api.log, worker and Redis logs) to look into a 500",
+    )
     args = parser.parse_args()
     demo_settings()  # the API serves the demo model: trained once, before the clock starts
-    with tempfile.TemporaryDirectory(prefix="fusiondesk-chaos-") as name:
-        chaos = Chaos(args, Path(name))
+    directory = Path(tempfile.mkdtemp(prefix="fusiondesk-chaos-"))
+    try:
+        chaos = Chaos(args, directory)
         chaos.redis.start()
         try:
             for worker in WORKERS:
@@ -424,6 +431,11 @@ def main() -> None:
                 chaos.api.terminate()
             chaos.workers.stop_all()
             chaos.redis.stop()
+    finally:
+        if args.keep_logs:
+            print(f"logs kept in {directory}", flush=True)
+        else:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 if __name__ == "__main__":
