@@ -2,9 +2,18 @@
 
 A real Redis (append-only file on), two workers and the API (``fusiondesk serve``), all with
 the shipped defaults except that the API uses the Redis store and the Celery executor (and its
-own ports). Clients send text, voice and screenshot messages at a steady rate, half over HTTP
-and half over WebSockets, and retry each message with the same message id until it is
-answered (a WebSocket client that reconnects first looks for its answer in the history).
+own ports), and that its per-IP rate limit is off: every simulated customer comes from this one
+machine (as in ``bench/load.py``); the per-key limit and everything else stay default.
+Clients send text, voice and screenshot messages at a steady rate, half over HTTP and half over
+WebSockets, and retry each message with the same message id until it is answered (a WebSocket
+client that reconnects first looks for its answer in the history).
+
+Each message has a conversation of its own, made with ``POST /v1/conversations`` so that its
+token is known before the first send and carried on every retry, reconnect and history read
+(a retry after a lost answer must prove it owns the conversation). One message per
+conversation also keeps a handoff (a customer asking for a human, or repeated low-confidence
+messages) from holding the other messages: an answer counts as ``held`` only when the server
+says so, and is shown apart from the replies.
 During the run one worker is ``kill -9``'d mid-batch and started again, Redis is restarted
 (its append-only file keeps the queues), and the API is SIGTERM'd and started again while
 WebSocket clients are connected.
@@ -23,6 +32,7 @@ import builtins
 import functools
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -43,7 +53,7 @@ from fusiondesk.service.conversations.redis_store import RedisConversationStore
 from fusiondesk.workers.inflight import OWNERS_KEY, inflight_key
 from fusiondesk.workers.local import LocalRedis, LocalWorkers, free_port, worker_environment
 
-CONVERSATIONS_PER_CHANNEL = 40
+PER_IP_LIMIT_ENV = "FUSIONDESK_RATE_LIMITS__PER_IP_PER_MINUTE"
 RETRYABLE_WS_CODES = {"no_workers", "broker_unavailable", "not_ready", "store_unavailable"}
 WORKERS = ("chaos-1@bench", "chaos-2@bench")
 
@@ -53,9 +63,12 @@ class Outcome:
     index: int
     kind: str
     channel: str
-    conversation_id: str
     sent_at: float
     answered_at: float | None = None
+    held: bool = False
+    """The server said the conversation is with a human (``held``) instead of replying."""
+    token: str | None = None
+    conversation_id: str = ""
     seen: Counter[str] = field(default_factory=Counter)
     """Every answer that was not the reply: HTTP statuses, WebSocket error codes, drops."""
 
@@ -120,6 +133,9 @@ class Chaos:
             "FUSIONDESK_REDIS_URL": self.redis.url,
             "FUSIONDESK_CELERY__BROKER_URL": self.redis.url,
             "FUSIONDESK_LOG_FORMAT": "text",
+            # Every simulated customer shares 127.0.0.1: the per-IP limit would answer 429 to
+            # the bench itself, not to a customer.
+            PER_IP_LIMIT_ENV: "0",
         }
         self.api = ApiProcess(env, directory / "api.log")
         self.samples = make_samples(6)
@@ -131,6 +147,30 @@ class Chaos:
         print(self.faults[-1], flush=True)
 
     # -- the clients -------------------------------------------------------------------------
+    async def open_conversation(self, http: httpx.AsyncClient, outcome: Outcome) -> bool:
+        """Make the message's conversation (retrying like a customer); False if never made."""
+        while self.deadline(outcome) > 0:
+            try:
+                response = await http.post(f"{self.api.base}/v1/conversations", timeout=30)
+            except httpx.TransportError as error:
+                outcome.seen[f"create {type(error).__name__}"] += 1
+                await asyncio.sleep(1.0)
+                continue
+            if response.status_code == 201:
+                created = response.json()
+                outcome.conversation_id, outcome.token = (
+                    created["conversation_id"],
+                    created["token"],
+                )
+                return True
+            retry_after = response.headers.get("retry-after")
+            outcome.seen[
+                f"create {response.status_code}{' +Retry-After' if retry_after else ''} "
+                f"{_error_code(response)}"
+            ] += 1
+            await asyncio.sleep(min(5.0, float(retry_after or 1.0)))
+        return False
+
     async def send_http(self, http: httpx.AsyncClient, outcome: Outcome, sample: Sample) -> None:
         body = {
             "conversation_id": outcome.conversation_id,
@@ -140,7 +180,10 @@ class Chaos:
         while (remaining := self.deadline(outcome)) > 0:
             try:
                 response = await http.post(
-                    f"{self.api.base}/v1/messages", json=body, timeout=remaining
+                    f"{self.api.base}/v1/messages",
+                    json=body,
+                    headers={"Authorization": f"Bearer {outcome.token}"},
+                    timeout=remaining,
                 )
             except httpx.TransportError as error:
                 outcome.seen[f"http {type(error).__name__}"] += 1
@@ -148,6 +191,7 @@ class Chaos:
                 continue
             if response.status_code == 200:
                 outcome.answered_at = time.monotonic()
+                outcome.held = response.json().get("answered_by") == "held"
                 return
             retry_after = response.headers.get("retry-after")
             code = _error_code(response)
@@ -159,7 +203,10 @@ class Chaos:
             await asyncio.sleep(min(5.0, float(retry_after or 1.0)))
 
     async def send_ws(self, outcome: Outcome, sample: Sample) -> None:
-        url = f"ws://127.0.0.1:{self.api.port}/v1/conversations/{outcome.conversation_id}/ws"
+        url = (
+            f"ws://127.0.0.1:{self.api.port}/v1/conversations/{outcome.conversation_id}/ws"
+            f"?token={outcome.token}"
+        )
         frame = json.dumps(
             {"type": "message", "message_id": outcome.message_id, "parts": [sample.as_json()]}
         )
@@ -189,9 +236,20 @@ class Chaos:
             if event["event"] == "reply" and not event.get("chunk"):
                 outcome.answered_at = time.monotonic()
                 return True
+            if event["event"] == "held":
+                outcome.answered_at, outcome.held = time.monotonic(), True
+                return True
             if event["event"] == "error":
                 outcome.seen[f"ws error {event['code']}"] += 1
                 return event["code"] not in RETRYABLE_WS_CODES and event["code"] != "internal_error"
+
+    async def customer(self, http: httpx.AsyncClient, outcome: Outcome, sample: Sample) -> None:
+        if not await self.open_conversation(http, outcome):
+            return
+        if outcome.channel == "http":
+            await self.send_http(http, outcome, sample)
+        else:
+            await self.send_ws(outcome, sample)
 
     def deadline(self, outcome: Outcome) -> float:
         return outcome.sent_at + self.args.give_up - time.monotonic()
@@ -262,15 +320,9 @@ class Chaos:
                 kind = kind if kind in self.samples else "text"
                 sample = self.samples[kind][index % len(self.samples[kind])]
                 channel = "http" if index % 2 == 0 else "ws"
-                conversation = f"chaos-{channel}-{(index // 2) % CONVERSATIONS_PER_CHANNEL}"
-                outcome = Outcome(index, kind, channel, conversation, time.monotonic())
+                outcome = Outcome(index, kind, channel, time.monotonic())
                 outcomes.append(outcome)
-                send = (
-                    self.send_http(http, outcome, sample)
-                    if channel == "http"
-                    else self.send_ws(outcome, sample)
-                )
-                tasks.append(asyncio.create_task(send))
+                tasks.append(asyncio.create_task(self.customer(http, outcome, sample)))
             await asyncio.gather(*tasks)
         return outcomes
 
@@ -279,7 +331,7 @@ class Chaos:
         store = RedisConversationStore(client)
         try:
             stored: Counter[str] = Counter()
-            for conversation in sorted({o.conversation_id for o in outcomes}):
+            for conversation in sorted({o.conversation_id for o in outcomes if o.token}):
                 stored.update(turn.message_id for turn in await store.turns(conversation))
             return stored
         finally:
@@ -299,6 +351,7 @@ def report(chaos: Chaos, outcomes: list[Outcome], stored: Counter[str], seconds:
     lost = [o for o in outcomes if o.answered_at is None and not stored[o.message_id]]
     unanswered_but_stored = [o for o in outcomes if o.answered_at is None and stored[o.message_id]]
     twice = [o for o in outcomes if stored[o.message_id] > 1]
+    held = sum(o.held for o in answered)
     seen: Counter[str] = Counter()
     for outcome in outcomes:
         seen.update(outcome.seen)
@@ -315,7 +368,8 @@ def report(chaos: Chaos, outcomes: list[Outcome], stored: Counter[str], seconds:
     print()
     print(
         f"fusiondesk bench/chaos.py — {os.cpu_count()} CPU cores, load average "
-        f"{os.getloadavg()[0]:.1f} at the end; 2 workers, Redis store, defaults; "
+        f"{os.getloadavg()[0]:.1f} at the end; 2 workers, Redis store, defaults "
+        f"(per-IP rate limit off: {PER_IP_LIMIT_ENV}=0); "
         f"{len(outcomes)} messages at {chaos.args.rate:g}/s in {seconds:.0f}s"
     )
     print("faults:")
@@ -323,7 +377,7 @@ def report(chaos: Chaos, outcomes: list[Outcome], stored: Counter[str], seconds:
         print(f"  {line}")
     rows = [
         ("sent", f"{len(outcomes)}  ({', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))})"),
-        ("answered", str(len(answered))),
+        ("answered", f"{len(answered)}  (of which held for a human: {held})"),
         ("answered twice (history)", str(len(twice))),
         ("lost", str(len(lost))),
         ("stored, never answered to its client", str(len(unanswered_but_stored))),
@@ -336,6 +390,11 @@ def report(chaos: Chaos, outcomes: list[Outcome], stored: Counter[str], seconds:
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
         print(f"{label:<{width}}  {value}")
+    for outcome in twice:  # each one is a product bug: say where to look
+        print(
+            f"answered twice: {outcome.message_id} ({outcome.channel}, {outcome.kind}) in "
+            f"{outcome.conversation_id}, seen {dict(outcome.seen)}"
+        )
     print("every answer that was not the reply, by kind:")
     for what, n in sorted(seen.items(), key=lambda item: -item[1]):
         print(f"  {n:>6}  {what}")
@@ -346,10 +405,16 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=4.0, help="messages per second")
     parser.add_argument("--give-up", type=float, default=300.0, help="seconds per message")
+    parser.add_argument(
+        "--keep-logs",
+        action="store_true",
+        help="keep the run's directory (api.log, worker and Redis logs) to look into a 500",
+    )
     args = parser.parse_args()
     demo_settings()  # the API serves the demo model: trained once, before the clock starts
-    with tempfile.TemporaryDirectory(prefix="fusiondesk-chaos-") as name:
-        chaos = Chaos(args, Path(name))
+    directory = Path(tempfile.mkdtemp(prefix="fusiondesk-chaos-"))
+    try:
+        chaos = Chaos(args, directory)
         chaos.redis.start()
         try:
             for worker in WORKERS:
@@ -366,6 +431,11 @@ def main() -> None:
                 chaos.api.terminate()
             chaos.workers.stop_all()
             chaos.redis.stop()
+    finally:
+        if args.keep_logs:
+            print(f"logs kept in {directory}", flush=True)
+        else:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -167,7 +167,10 @@ class ConversationSettings(BaseModel):
     max_turns: int = Field(default=200, ge=1, description="Turns kept per conversation.")
     ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60, description="Redis history TTL.")
     lock_timeout_seconds: float = Field(
-        default=30.0, gt=0, description="Longest wait for, and hold of, a conversation's lock."
+        default=30.0,
+        gt=0,
+        description="Longest wait for a conversation's lock, and its lease: renewed while its "
+        "holder lives, so a dead process keeps a conversation at most this long.",
     )
 
 

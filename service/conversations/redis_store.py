@@ -45,6 +45,11 @@ if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) 
 return 0
 """
 
+_RENEW = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
+return 0
+"""
+
 # Writes a conversation's owner only if it has none: one atomic step, so two processes
 # creating the same id cannot mix their owners.
 _CREATE = """
@@ -177,7 +182,11 @@ class RedisConversationStore:
     @contextlib.asynccontextmanager
     async def lock(self, conversation_id: str) -> AsyncIterator[None]:
         """A lease (SET NX PX) polled with a short backoff; it expires by itself if its holder
-        dies, so a crashed API process cannot block a conversation for longer than the lease."""
+        dies, so a crashed API process cannot block a conversation for longer than the lease.
+
+        While the holder lives the lease is renewed: a message that waits longer than the lease
+        for a busy worker must keep the conversation, or a retry of it (or the next process
+        resuming it) would take the lock, find no turn yet and store a second one."""
         key, holder = _key(conversation_id, "lock"), secrets.token_hex(8)
         lease_ms = int(self._lock_timeout * 1000)
         deadline = time.monotonic() + self._lock_timeout
@@ -192,14 +201,27 @@ class RedisConversationStore:
                 )
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.05)
+        renewal = asyncio.create_task(self._keep_lease(key, holder, lease_ms))
         try:
             yield
         finally:
+            renewal.cancel()
             try:
                 await self.redis.eval(_RELEASE, 1, key, holder)
             except REDIS_FAULTS as error:
                 # The lease expires by itself; failing the handled message for it would not.
                 logger.warning("releasing %s failed (%s); its lease will expire", key, error)
+
+    async def _keep_lease(self, key: str, holder: str, lease_ms: int) -> None:
+        """Renew the lease three times per lease, until cancelled or no longer ours."""
+        while True:
+            await asyncio.sleep(lease_ms / 3000)
+            try:
+                if not await self.redis.eval(_RENEW, 1, key, holder, lease_ms):
+                    logger.warning("lost the lease %s (expired or taken); not renewing it", key)
+                    return
+            except REDIS_FAULTS as error:  # Redis restarting: the next beat tries again
+                logger.warning("renewing %s failed (%s)", key, error)
 
     @guarded
     async def state(self, conversation_id: str) -> ConversationState:

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 
 from fusiondesk.service.api.ratelimit import RedisRateLimiter
 from fusiondesk.service.conversations.redis_store import RedisConversationStore
-from fusiondesk.service.conversations.store import ConversationMeta, Turn
+from fusiondesk.service.conversations.store import ConversationBusyError, ConversationMeta, Turn
 from tests.integration.servers import ApiProcess, running_api
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -55,6 +55,32 @@ def test_store_keeps_turns_with_a_ttl_and_locks_across_clients(redis_url: str) -
         finally:
             await first.close()
             await second.close()
+
+    asyncio.run(run())
+
+
+def test_a_lock_held_longer_than_its_lease_stays_held(redis_url: str) -> None:
+    """A message waiting for a busy worker past the lease keeps its conversation: a retry
+    taking the lock then would find no turn yet and store the message a second time (seen by
+    bench/chaos.py). The lease still lapses once its holder is gone."""
+
+    async def run() -> None:
+        holder = RedisConversationStore(Redis.from_url(redis_url), lock_timeout_seconds=0.3)
+        retry = RedisConversationStore(Redis.from_url(redis_url), lock_timeout_seconds=0.3)
+        try:
+            async with holder.lock("lease"):
+                await asyncio.sleep(1.0)  # three leases
+                with pytest.raises(ConversationBusyError):
+                    async with retry.lock("lease"):
+                        pass
+            async with retry.lock("lease"):  # released at once on exit
+                pass
+            await holder.redis.set("fd:conv:gone:lock", "dead-holder", px=300)
+            async with retry.lock("gone"):  # a dead holder's lease is not renewed
+                pass
+        finally:
+            await holder.close()
+            await retry.close()
 
     asyncio.run(run())
 
