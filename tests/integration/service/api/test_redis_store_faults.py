@@ -59,9 +59,10 @@ def test_faults_and_a_stop_lose_nothing_and_give_no_500(
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
     with running_api(demo_model_dir, logs[0], **env) as api:
         _ride_out_redis_faults(api, own_redis)
-        _stop_with_messages_in_flight(api, own_redis.url)
+        conversations = {channel: _new_conversation(api.url) for channel in ("http", "ws")}
+        _stop_with_messages_in_flight(api, own_redis.url, conversations)
     with running_api(demo_model_dir, logs[1], **env) as api:
-        _answer_what_the_first_process_left(api)
+        _answer_what_the_first_process_left(api, conversations)
     for log in logs:
         assert "internal_error" not in log.read_text() and "Traceback" not in log.read_text()
 
@@ -88,21 +89,25 @@ def _ride_out_redis_faults(api: ApiProcess, server: LocalRedis) -> None:
     assert _burst(api.url, "resumed", 10) == [200] * 10
 
 
-def _stop_with_messages_in_flight(api: ApiProcess, redis_url: str) -> None:
+def _stop_with_messages_in_flight(
+    api: ApiProcess, redis_url: str, conversations: dict[str, tuple[str, str]]
+) -> None:
     # Another holder keeps the conversations locked: their messages stay in flight (as behind
     # a dead worker) past the grace period.
     locks = redis.Redis.from_url(redis_url)
-    for conversation_id in ("stop-http", "stop-ws"):
+    for conversation_id, _ in conversations.values():
         locks.set(f"fd:conv:{conversation_id}:lock", "another-process", px=120_000)
     answers: list[httpx.Response] = []
 
     def send(message_id: str) -> None:
-        answers.append(_send(api.url, "stop-http", message_id, timeout=120))
+        answers.append(_send(api.url, *conversations["http"], message_id, timeout=120))
 
     senders = [threading.Thread(target=send, args=(f"h{n}",)) for n in range(2)]
     for sender in senders:
         sender.start()
-    with connect(api.url.replace("http", "ws", 1) + "/v1/conversations/stop-ws/ws") as socket:
+    ws_id, ws_token = conversations["ws"]
+    ws_url = f"{api.url.replace('http', 'ws', 1)}/v1/conversations/{ws_id}/ws?token={ws_token}"
+    with connect(ws_url) as socket:
         assert json.loads(socket.recv(timeout=30))["event"] == "history"
         socket.send(json.dumps({"type": "message", "message_id": "w1", "parts": TEXT_PARTS}))
         assert json.loads(socket.recv(timeout=30)) == {"event": "received", "message_id": "w1"}
@@ -118,31 +123,46 @@ def _stop_with_messages_in_flight(api: ApiProcess, redis_url: str) -> None:
     assert len(answers) == 2
     for answer in answers:
         _assert_503(answer, "shutting_down")
-    locks.delete("fd:conv:stop-http:lock", "fd:conv:stop-ws:lock")
+    locks.delete(*(f"fd:conv:{id_}:lock" for id_, _ in conversations.values()))
     locks.close()
 
 
-def _answer_what_the_first_process_left(api: ApiProcess) -> None:
+def _answer_what_the_first_process_left(
+    api: ApiProcess, conversations: dict[str, tuple[str, str]]
+) -> None:
     # The acknowledged message is answered into the history; the next connection shows it.
     deadline = time.monotonic() + 60
-    while not (turns := _turns(api.url, "stop-ws")):
+    while not (turns := _turns(api.url, *conversations["ws"])):
         assert time.monotonic() < deadline, "the accepted message was not resumed"
         time.sleep(0.5)
     assert [(t["message_id"], t["role"]) for t in turns] == [("w1", "customer"), ("w1", "bot")]
     assert turns[0]["intent"] == "order_status"
     # The HTTP client retries with its message id: answered, once.
     for _ in range(2):
-        assert _send(api.url, "stop-http", "h0").status_code == 200
-    assert [t["message_id"] for t in _turns(api.url, "stop-http") if t["role"] == "customer"] == [
-        "h0"
-    ]
+        assert _send(api.url, *conversations["http"], "h0").status_code == 200
+    customer_turns = [t for t in _turns(api.url, *conversations["http"]) if t["role"] == "customer"]
+    assert [t["message_id"] for t in customer_turns] == ["h0"]
+
+
+def _new_conversation(url: str) -> tuple[str, str]:
+    """A server-made conversation's id and token: its messages may then be retried from the
+    first one on (a client-chosen id's token comes only with its first answer)."""
+    created = httpx.post(f"{url}/v1/conversations", timeout=30)
+    assert created.status_code == 201, created.text
+    return created.json()["conversation_id"], created.json()["token"]
 
 
 def _send(
-    url: str, conversation_id: str, message_id: str | None = None, *, timeout: float = 60
+    url: str,
+    conversation_id: str,
+    token: str | None = None,
+    message_id: str | None = None,
+    *,
+    timeout: float = 60,
 ) -> httpx.Response:
     body = {"conversation_id": conversation_id, "message_id": message_id, "parts": TEXT_PARTS}
-    return httpx.post(f"{url}/v1/messages", json=body, timeout=timeout)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.post(f"{url}/v1/messages", json=body, headers=headers, timeout=timeout)
 
 
 def _burst(url: str, name: str, size: int) -> list[int]:
@@ -150,9 +170,11 @@ def _burst(url: str, name: str, size: int) -> list[int]:
         return [r.status_code for r in pool.map(lambda n: _send(url, f"{name}-{n}"), range(size))]
 
 
-def _turns(url: str, conversation_id: str) -> list[dict[str, object]]:
+def _turns(url: str, conversation_id: str, token: str) -> list[dict[str, object]]:
     turns: list[dict[str, object]] = httpx.get(
-        f"{url}/v1/conversations/{conversation_id}", timeout=30
+        f"{url}/v1/conversations/{conversation_id}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
     ).json()["turns"]
     return turns
 
