@@ -9,6 +9,7 @@ the plugins and the executor is ``understanding.wiring``'s job and recording a t
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -171,7 +172,7 @@ class Runtime:
         vector = understanding.slots.get(TEXT_SLOT)
         if vector is None or not isinstance(config, TextConfig) or knowledge.encoder_path is None:
             return None
-        return vector if config.model_path.resolve() == knowledge.encoder_path.resolve() else None
+        return vector if same_file(config.model_path, knowledge.encoder_path) else None
 
     async def _keep_media_for_agents(
         self, conversation_id: str, parts: Sequence[Part], record: Turn
@@ -294,6 +295,13 @@ class Runtime:
                 reason = reply.handoff_reason or "requested"
                 await self.desk.hand_off(conversation_id, reason, understanding.prediction)
         return HandledMessage(conversation_id, message_id, understanding, reply, turn)
+
+
+@functools.lru_cache(maxsize=16)
+def same_file(first: Path, second: Path) -> bool:
+    """Whether two paths name one file; kept, since resolving costs syscalls on every message
+    while the encoders' paths only change with a restart."""
+    return first.resolve() == second.resolve()
 
 
 def replayed_message(conversation_id: str, turn: Turn) -> HandledMessage:

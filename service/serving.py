@@ -80,9 +80,7 @@ class ModelServer:
         """Load the intent model and warm the plugins; the service reports ready afterwards."""
         try:
             classifier = await asyncio.to_thread(
-                IntentClassifier.load,
-                self.settings.resolved_model_dir,
-                threshold=self.settings.confidence_threshold,
+                serving_classifier, self.settings.resolved_model_dir, self.settings
             )
             await self.executor.warm_up()
             self.responder.knowledge = await asyncio.to_thread(
@@ -104,9 +102,7 @@ class ModelServer:
         model that the loaded plugins cannot feed or that fails a probe message.
         """
         async with self._reload_lock:
-            classifier = await asyncio.to_thread(
-                IntentClassifier.load, model_dir, threshold=self.settings.confidence_threshold
-            )
+            classifier = await asyncio.to_thread(serving_classifier, model_dir, self.settings)
             registry, executor = self.registry, self.executor
             needs = model_plugin_settings(model_dir)
             if needs or needs != model_plugin_settings(self.model_dir):
@@ -162,6 +158,11 @@ class ModelServer:
             await stop_task(self._watch)
         await self.responder.aclose()
         await self.executor.close()
+
+
+def serving_classifier(model_dir: Path, settings: Settings) -> IntentClassifier:
+    """The model in ``model_dir``, compiled for the message path."""
+    return IntentClassifier.load(model_dir, threshold=settings.confidence_threshold).compile()
 
 
 async def check_servable(router: Router) -> None:

@@ -27,6 +27,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 from langchain_core.vectorstores import InMemoryVectorStore
+from pydantic import PrivateAttr
 
 from fusiondesk.service.replies.knowledge.embeddings import EncoderEmbeddings
 from fusiondesk.service.replies.knowledge.index import OpenedIndex, open_index
@@ -62,6 +63,7 @@ class ScoredRetriever(BaseRetriever):
     store: InMemoryVectorStore
     k: int
     threshold: float
+    _entries: tuple[list[Document], np.ndarray] | None = PrivateAttr(default=None)
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
@@ -75,8 +77,27 @@ class ScoredRetriever(BaseRetriever):
         return self._kept(await self.store.asimilarity_search_with_score(query, k=self.k))
 
     def search_by_vector(self, vector: np.ndarray) -> list[Document]:
-        scored = self.store.similarity_search_with_score_by_vector(vector.tolist(), k=self.k)
-        return self._kept(scored)
+        """The store's cosine search, on a matrix of its unit vectors kept between calls: the
+        store rebuilds that matrix from its lists on every search, most of a search's time on
+        the message path."""
+        if not self.store.store:
+            return []
+        documents, units = self._unit_vectors()
+        scores = units @ _unit(vector)
+        best = np.argsort(-scores, kind="stable")[: self.k]
+        return self._kept([(documents[index], float(scores[index])) for index in best])
+
+    def _unit_vectors(self) -> tuple[list[Document], np.ndarray]:
+        """The store's entries and their unit vectors, rebuilt when the store's size changes
+        (it is filled once, when its index opens)."""
+        if self._entries is None or len(self._entries[0]) != len(self.store.store):
+            entries = list(self.store.store.values())
+            documents = [
+                Document(id=entry["id"], page_content=entry["text"], metadata=entry["metadata"])
+                for entry in entries
+            ]
+            self._entries = (documents, np.stack([_unit(entry["vector"]) for entry in entries]))
+        return self._entries
 
     def _kept(self, scored: list[tuple[Document, float]]) -> list[Document]:
         return [
