@@ -149,6 +149,33 @@ def test_http_fallback_and_retry_when_websockets_are_blocked(
     expect(retry).to_have_count(0)
 
 
+def test_a_message_refused_for_a_passing_fault_is_sent_again_by_itself(
+    page: Any, test_domain: dict[str, Any]
+) -> None:
+    page.add_init_script("window.WebSocket = function () { throw new Error('blocked'); };")
+    attempts: list[str] = []
+
+    def first_post_meets_no_worker(route: Any) -> None:
+        attempts.append(route.request.post_data_json["message_id"])
+        if len(attempts) > 1:
+            route.continue_()
+            return
+        route.fulfill(
+            status=503,
+            headers={"Retry-After": "1", "Content-Type": "application/json"},
+            body='{"error": {"code": "no_workers", "message": "No worker is serving."}}',
+        )
+
+    page.route("**/v1/conversations/*/messages", first_post_meets_no_worker)
+    page.reload()
+    open_widget(page)
+    send_text(page, "my parcel arrived broken")
+    # No click: the widget waits the Retry-After and sends the same message id again.
+    assert wait_for_bot_rows(page, 2).text_content() in replies(test_domain, "damaged_item")
+    assert len(attempts) == 2 and attempts[0] == attempts[1]
+    expect(widget(page).locator(".row.customer .retry")).to_have_count(0)
+
+
 def test_screenshot_upload_gets_the_payment_reply(
     page: Any, registry: PluginRegistry, test_domain: dict[str, Any]
 ) -> None:

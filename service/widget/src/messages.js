@@ -1,6 +1,11 @@
 // The conversation's messages: every message sent is tracked until the server confirms it;
 // server events update those rows and add the bot's.
 var SEND_TIMEOUT_MS = 20000;
+// Passing faults (the service starting or stopping, no worker or store for a moment): the
+// message goes again, with the same id, which the server answers once however often it comes.
+var RETRYABLE_CODES = ["not_ready", "shutting_down", "store_unavailable", "broker_unavailable", "no_workers", "rate_limited"];
+var AUTO_RETRIES = 6;
+var RETRY_DELAY_MS = 5000; // the server's Retry-After for these, when the event carries none
 
 Widget.prototype.submit = function () {
   var text = this.input.value.trim();
@@ -64,6 +69,15 @@ Widget.prototype.retry = function (id) {
   this.deliver(id);
 };
 
+Widget.prototype.retryLater = function (id, seconds) {
+  var self = this, item = this.pending[id];
+  item.retries = (item.retries || 0) + 1;
+  item.sent = false;
+  clearTimeout(item.timer);
+  this.setRowState(item.row, "sending");
+  item.timer = setTimeout(function () { self.retry(id); }, seconds > 0 ? seconds * 1000 : RETRY_DELAY_MS);
+};
+
 // Server events, from whichever channel delivered them.
 Widget.prototype.onEvent = function (event) {
   var item = event.message_id && this.pending[event.message_id];
@@ -86,7 +100,10 @@ Widget.prototype.onEvent = function (event) {
     case "handed_back": case "resolved": this.showAgentState("bot", null); break;
     case "error":
       this.hideTyping();
-      if (item) { this.failed(event.message_id); this.showNotice(event.message || this.t.failed); }
+      if (item && RETRYABLE_CODES.indexOf(event.code) >= 0 && (item.retries || 0) < AUTO_RETRIES) {
+        this.retryLater(event.message_id, event.retry_after);
+        this.showNotice(this.t.delayed);
+      } else if (item) { this.failed(event.message_id); this.showNotice(event.message || this.t.failed); }
       break;
   }
 };

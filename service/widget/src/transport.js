@@ -138,7 +138,7 @@ Widget.prototype.deliverHttp = function (id) {
       self.mode = "rest";
       return self.deliverRest(id);
     }
-    if (!response.ok || !response.body) throw new Error("HTTP " + response.status);
+    if (!response.ok || !response.body) return self.refused(id, response);
     return self.readEvents(response.body);
   }).catch(function () { item.sent = false; self.failed(id); });
 };
@@ -162,6 +162,16 @@ Widget.prototype.readEvents = function (body) {
   return pump();
 };
 
+/** A refused POST as an error event, with its code and Retry-After (a 503 is retried). */
+Widget.prototype.refused = function (id, response) {
+  var self = this;
+  return response.json().then(function (body) {
+    var error = (body && body.error) || {};
+    self.onEvent({ event: "error", message_id: id, code: error.code, message: error.message,
+      retry_after: Number(response.headers.get("Retry-After")) || null });
+  });
+};
+
 /** The plain JSON endpoint every fusiondesk server has; its answer becomes the same events. */
 Widget.prototype.deliverRest = function (id) {
   var self = this, item = this.pending[id];
@@ -169,12 +179,8 @@ Widget.prototype.deliverRest = function (id) {
     method: "POST", headers: this.headers(true),
     body: JSON.stringify({ conversation_id: this.conversation.id, message_id: id, parts: item.parts })
   }).then(function (response) {
+    if (!response.ok) return self.refused(id, response);
     return response.json().then(function (body) {
-      if (!response.ok) {
-        var error = body.error || {};
-        self.onEvent({ event: "error", message_id: id, code: error.code, message: error.message });
-        return;
-      }
       self.onEvent({ event: "received", message_id: id });
       (body.parts || []).forEach(function (part) {
         var transcript = part.details && part.details.transcript;
