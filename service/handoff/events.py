@@ -17,6 +17,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from fusiondesk.service.conversations.redis_client import connect_redis, store_faults
 from fusiondesk.service.settings import Settings
 
 if TYPE_CHECKING:
@@ -86,7 +87,8 @@ class RedisEventBus(EventBus):
         self._listener = asyncio.create_task(self._listen(self._pubsub))
 
     async def publish(self, channel: str, event: Event) -> None:
-        await self.redis.publish(self.PREFIX + channel, json.dumps(event))
+        with store_faults():  # 503 + Retry-After, like every Redis call of a request
+            await self.redis.publish(self.PREFIX + channel, json.dumps(event))
 
     async def close(self) -> None:
         if self._listener is not None:
@@ -118,7 +120,7 @@ class RedisEventBus(EventBus):
 def build_bus(settings: Settings) -> EventBus:
     """Redis pub/sub when the store is Redis (several API processes), else in-process."""
     if settings.store == "redis":
-        from redis.asyncio import Redis
-
-        return RedisEventBus(Redis.from_url(settings.redis_url))
+        # The request path's client: a connection that died with a restarted server is
+        # replaced and the command retried, instead of failing the message that publishes.
+        return RedisEventBus(connect_redis(settings.redis_url, timeout_s=settings.redis_timeout_s))
     return EventBus()

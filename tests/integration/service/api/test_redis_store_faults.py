@@ -35,6 +35,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 GRACE_S = Settings.model_fields["shutdown_grace_s"].default
 TEXT_PARTS = [{"type": "text", "text": "where is my parcel"}]
+HANDOFF_PARTS = [{"type": "text", "text": "I want to talk to a human agent"}]
 
 
 @pytest.fixture
@@ -69,12 +70,15 @@ def test_faults_and_a_stop_lose_nothing_and_give_no_500(
 
 def _ride_out_redis_faults(api: ApiProcess, server: LocalRedis) -> None:
     assert _burst(api.url, "warm", 10) == [200] * 10  # pooled connections, to be killed
+    # A handoff publishes to the agents' feed: the event bus's connection dies with Redis too.
+    assert _send(api.url, "handoff-warm", parts=HANDOFF_PARTS).status_code == 200
 
     server.stop()
     _assert_503(httpx.get(f"{api.url}/readyz", timeout=30), "store_unavailable")
     _assert_503(_send(api.url, "down"), "store_unavailable")
     server.start()
     assert _burst(api.url, "back", 40) == [200] * 40  # none failed on a dead connection
+    assert _send(api.url, "handoff-back", parts=HANDOFF_PARTS).status_code == 200
     assert httpx.get(f"{api.url}/readyz", timeout=30).status_code == 200
 
     assert server.process is not None
@@ -158,9 +162,10 @@ def _send(
     token: str | None = None,
     message_id: str | None = None,
     *,
+    parts: list[dict[str, str]] = TEXT_PARTS,
     timeout: float = 60,
 ) -> httpx.Response:
-    body = {"conversation_id": conversation_id, "message_id": message_id, "parts": TEXT_PARTS}
+    body = {"conversation_id": conversation_id, "message_id": message_id, "parts": parts}
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return httpx.post(f"{url}/v1/messages", json=body, headers=headers, timeout=timeout)
 
