@@ -54,7 +54,14 @@ from fusiondesk.workers.inflight import OWNERS_KEY, inflight_key
 from fusiondesk.workers.local import LocalRedis, LocalWorkers, free_port, worker_environment
 
 PER_IP_LIMIT_ENV = "FUSIONDESK_RATE_LIMITS__PER_IP_PER_MINUTE"
-RETRYABLE_WS_CODES = {"no_workers", "broker_unavailable", "not_ready", "store_unavailable"}
+RETRYABLE_WS_CODES = {
+    "no_workers",
+    "broker_unavailable",
+    "not_ready",
+    "store_unavailable",
+    "conversation_busy",
+    "shutting_down",
+}
 WORKERS = ("chaos-1@bench", "chaos-2@bench")
 
 

@@ -18,14 +18,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from fusiondesk.service.conversations.pending import PendingMessage, pending_key
-from fusiondesk.service.errors import FusionDeskError
+from fusiondesk.service.errors import NotReadyError
 
 
-class ConversationBusyError(FusionDeskError):
-    """The conversation's lock stayed taken longer than the lock timeout."""
+class ConversationBusyError(NotReadyError):
+    """The conversation's lock stayed taken longer than the lock timeout: a passing state (a
+    retried copy of a message still being answered), so a 503 with ``Retry-After`` like the
+    others, and an accepted message stays recorded to be answered."""
 
     code = "conversation_busy"
-    status = 503
 
 
 @dataclass

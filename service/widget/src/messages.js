@@ -3,7 +3,7 @@
 var SEND_TIMEOUT_MS = 20000;
 // Passing faults (the service starting or stopping, no worker or store for a moment): the
 // message goes again, with the same id, which the server answers once however often it comes.
-var RETRYABLE_CODES = ["not_ready", "shutting_down", "store_unavailable", "broker_unavailable", "no_workers", "rate_limited"];
+var RETRYABLE_CODES = ["not_ready", "shutting_down", "store_unavailable", "broker_unavailable", "no_workers", "conversation_busy", "rate_limited"];
 var AUTO_RETRIES = 6;
 var RETRY_DELAY_MS = 5000; // the server's Retry-After for these, when the event carries none
 
