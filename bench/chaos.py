@@ -39,6 +39,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -405,6 +406,25 @@ def report(chaos: Chaos, outcomes: list[Outcome], stored: Counter[str], seconds:
     print("every answer that was not the reply, by kind:")
     for what, n in sorted(seen.items(), key=lambda item: -item[1]):
         print(f"  {n:>6}  {what}")
+    print_waits_by_minute(chaos.started, answered, print)
+
+
+def print_waits_by_minute(
+    started: float, answered: list[Outcome], print: Callable[[str], None]
+) -> None:
+    """Which minute's messages waited: a long wait lines up with the fault that caused it."""
+    by_minute: dict[int, list[float]] = {}
+    for outcome in answered:
+        assert outcome.answered_at is not None
+        minute = int((outcome.sent_at - started) // 60)
+        by_minute.setdefault(minute, []).append(outcome.answered_at - outcome.sent_at)
+    print("waits by the minute a message was sent:")
+    print(f"  {'sent at':>10}  {'answered':>8}  {'p50 s':>7}  {'max s':>7}")
+    for minute, waits in sorted(by_minute.items()):
+        span = f"{minute * 60}-{minute * 60 + 60}s"
+        print(
+            f"  {span:>10}  {len(waits):>8}  {statistics.median(waits):>7.1f}  {max(waits):>7.1f}"
+        )
 
 
 def main() -> None:
