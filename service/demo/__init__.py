@@ -32,7 +32,7 @@ def demo_source_digest(attachments_per_intent: int = ATTACHMENTS_PER_INTENT) -> 
         digest.update(path.read_bytes())
     if attachments_per_intent:
         recipe = attachment_recipe(attachment_samples(DEMO_INTENTS, attachments_per_intent))
-        digest.update(recipe.encode())
+        digest.update(f"{recipe} {DEMO_SLOTS}".encode())
     return digest.hexdigest()
 
 
