@@ -53,6 +53,22 @@ class Features:
             present[name] = np.concatenate([_slot_present(f, name) for f in (self, other)])
         return Features(values, present, specs, self.parts | other.parts)
 
+    def only(self, slots: list[str] | None) -> Features:
+        """These rows with just ``slots`` (all of them for None); rows left empty stay, empty."""
+        if slots is None:
+            return self
+        kept = [name for name in self.specs if name in slots]
+        if not kept:
+            raise DatasetError(
+                f"none of the slots {slots} is in the data (it has {sorted(self.specs)})"
+            )
+        return Features(
+            {name: self.values[name] for name in kept},
+            {name: self.present[name] for name in kept},
+            {name: self.specs[name] for name in kept},
+            {name: part for name, part in self.parts.items() if name in kept},
+        )
+
     def as_slot_dicts(self) -> list[dict[str, np.ndarray]]:
         """One ``{slot: vector}`` dict per row, holding only the slots present in that row."""
         return [

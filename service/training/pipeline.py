@@ -62,10 +62,12 @@ def train_from_file(
         )
         plugin_settings = text_encoder_settings(registry, encoder_dir.as_posix())
         registry = with_plugin_settings(registry, plugin_settings, out_dir)
-    features = featurize(dataset, registry, cache_dir, progress=progress)
+    features = featurize(dataset, registry, cache_dir, progress=progress).only(options.slots)
     validation = None
     if validation_set is not None:
-        val_features = featurize(validation_set, registry, cache_dir, progress=progress)
+        val_features = featurize(validation_set, registry, cache_dir, progress=progress).only(
+            options.slots
+        )
         validation = (val_features, validation_set.intents)
     result = train_model(
         features, dataset.intents, options, validation=validation, progress=progress

@@ -5,7 +5,16 @@ from pathlib import Path
 
 from fusiondesk.plugins import PluginRegistry
 from fusiondesk.service.demo import SOURCE_STAMP, demo_source_digest, ensure_demo_model
+from fusiondesk.service.demo.messages import CACHE_FOLDER, attachments_possible
 from fusiondesk.service.settings import Settings
+from fusiondesk.service.understanding.fusion import IntentClassifier
+from tests.conftest import TEST_DEMO_ATTACHMENTS_PER_INTENT
+
+PER_INTENT = TEST_DEMO_ATTACHMENTS_PER_INTENT if attachments_possible() else 0
+
+
+def _stamp_digest() -> str:
+    return demo_source_digest(PER_INTENT)
 
 
 def test_the_demo_model_is_rebuilt_only_when_its_sources_changed(
@@ -13,11 +22,29 @@ def test_the_demo_model_is_rebuilt_only_when_its_sources_changed(
 ) -> None:
     model_dir = tmp_path / "demo"
     shutil.copytree(demo_model_dir, model_dir)
-    assert (model_dir / SOURCE_STAMP).read_text().strip() == demo_source_digest()
-    assert not ensure_demo_model(model_dir, registry, settings.cache_dir, progress=False)
+    assert (model_dir / SOURCE_STAMP).read_text().strip() == _stamp_digest()
+    assert not ensure_demo_model(
+        model_dir, registry, settings.cache_dir, progress=False, attachments_per_intent=PER_INTENT
+    )
 
     # A demo trained from older intents or domain (an upgrade changed them) is rebuilt.
     (model_dir / SOURCE_STAMP).write_text("0" * 64)
-    assert ensure_demo_model(model_dir, registry, settings.cache_dir, progress=False)
-    assert (model_dir / SOURCE_STAMP).read_text().strip() == demo_source_digest()
+    media = sorted(settings.cache_dir.glob(f"{CACHE_FOLDER}/*/media/*"))
+    made = {path: path.stat().st_mtime_ns for path in media}
+    assert ensure_demo_model(
+        model_dir, registry, settings.cache_dir, progress=False, attachments_per_intent=PER_INTENT
+    )
+    assert (model_dir / SOURCE_STAMP).read_text().strip() == _stamp_digest()
     assert "knowledge" in (model_dir / "domain.yaml").read_text()
+    # The rebuild found its voice notes and screenshots in the cache.
+    assert {path: path.stat().st_mtime_ns for path in media} == made
+
+
+def test_the_demo_model_reads_transcripts_and_screenshot_text_in_slots_of_their_own(
+    demo_model_dir: Path,
+) -> None:
+    slots = {slot.name for slot in IntentClassifier.load(demo_model_dir).config.slots}
+    if attachments_possible():
+        assert slots == {"text", "voice_transcript", "image_text"}
+    else:
+        assert slots == {"text"}

@@ -1,6 +1,7 @@
 """A caption and an attachment through ``POST /v1/messages``: the attachment is not silenced.
 
-The two cases of issue 21, on the demo model: a vague caption the model reads as out of scope
+The two cases of issue 21, on the demo model as ``make run`` builds it (trained on its texts and
+on messages with a voice note and a screenshot): a vague caption the model reads as out of scope
 or a greeting, with a voice note (espeak-ng) or a screenshot (Pillow) that says what it is
 about; and a question the knowledge base answers better than the intent's template.
 """
@@ -63,11 +64,10 @@ def test_vague_caption_with_a_screenshot_gets_the_screenshots_intent(client: Tes
             files={"image": ("screenshot.png", DIALOG_PNG, "image/png")},
         )
     )
-    assert body["intent"] == "payment_failed" and body["reply"] in PAYMENT_REPLIES
+    assert body["intent"] == "payment_failed" and not body["out_of_scope"]
+    assert body["reply"] in PAYMENT_REPLIES
     assert _part(body, "text")["prediction"]["intent"] == caption_only["intent"]
-    image = _part(body, "image")["prediction"]
-    assert image["intent"] == "payment_failed"
-    assert body["confidence"] == pytest.approx(image["confidence"])
+    assert _part(body, "image")["prediction"]["intent"] == "payment_failed"
 
 
 def test_a_question_the_knowledge_base_answers_better_is_answered_from_it(
