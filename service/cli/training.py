@@ -129,7 +129,7 @@ def train(
     help="How many words (default 80: more helped Whisper tiny.en than 40 on BANKING77).",
 )
 def vocabulary(data: Path, size: int | None) -> None:
-    """Print DATA's domain words as the voice plugin's hotwords setting (a Whisper hint)."""
+    """Print DATA's domain words as a hotwords setting (trained models carry their own)."""
     from fusiondesk.service.training.data import load_dataset
     from fusiondesk.service.training.vocabulary import DEFAULT_SIZE, dataset_vocabulary, hotwords
 
