@@ -39,7 +39,7 @@ from fusiondesk.plugins.voice.models import model_folder  # noqa: E402
 from fusiondesk.plugins.voice.transcriber import DecodingOptions, fit_hotwords  # noqa: E402
 from fusiondesk.service.settings import Settings  # noqa: E402
 from fusiondesk.service.synth.voice import VOICES, Delivery, espeak_available, speak  # noqa: E402
-from fusiondesk.service.understanding.wiring import build_registry  # noqa: E402
+from fusiondesk.service.understanding.wiring import build_model_registry  # noqa: E402
 
 REQUESTS = [
     "I want to cancel my card.",
@@ -63,7 +63,8 @@ def main() -> None:
     if not espeak_available():
         sys.exit("needs espeak-ng")
     settings = Settings()
-    plugin = build_registry(settings).get("voice")
+    # As served: told the served model's domain words (the demo's after `make run`).
+    plugin = build_model_registry(settings, settings.resolved_model_dir).get("voice")
     assert isinstance(plugin, VoicePlugin)
     config = plugin.config
     clips = [
@@ -83,7 +84,7 @@ def main() -> None:
             beam_size=config.beam_size,
             language=config.language,
             max_new_tokens=config.max_new_tokens,
-            hotwords=config.hotwords,
+            hotwords=plugin.hint,
         ),
         raw_model.hf_tokenizer,
     ).transcribe_kwargs()

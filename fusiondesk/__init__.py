@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         PluginRegistry,
         SlotSpec,
         UnsupportedInputError,
+        UsesDomainWords,
     )
 
 __version__ = "0.2.0"
@@ -55,6 +56,7 @@ __all__ = [
     "PluginRegistry",
     "SlotSpec",
     "UnsupportedInputError",
+    "UsesDomainWords",
     "__version__",
 ]
 

@@ -3,7 +3,15 @@
 This package knows nothing of the HTTP service or the Celery workers.
 """
 
-from fusiondesk.plugins.base import Encoding, ModalityPlugin, Part, Payload, PluginConfig, SlotSpec
+from fusiondesk.plugins.base import (
+    Encoding,
+    ModalityPlugin,
+    Part,
+    Payload,
+    PluginConfig,
+    SlotSpec,
+    UsesDomainWords,
+)
 from fusiondesk.plugins.errors import (
     InputError,
     InputTooLargeError,
@@ -31,4 +39,5 @@ __all__ = [
     "PluginRegistry",
     "SlotSpec",
     "UnsupportedInputError",
+    "UsesDomainWords",
 ]

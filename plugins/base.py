@@ -17,7 +17,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -168,3 +168,13 @@ class ModalityPlugin(ABC):
                     )
                 encoding.slots[slot_name] = np.asarray(vector, dtype=np.float32)
         return encodings
+
+
+@runtime_checkable
+class UsesDomainWords(Protocol):
+    """A plugin that works better knowing the served model's domain words (a speech recogniser's
+    hint). The service hands it the words of each model it serves, at start and on every reload,
+    so the plugin needs to know nothing of model directories."""
+
+    def use_domain_words(self, words: Sequence[str]) -> None:
+        """Use ``words`` (most frequent first; empty: none known) from now on."""

@@ -24,6 +24,10 @@ from fusiondesk.service.replies.templates import TemplateResponder
 from fusiondesk.service.settings import Settings
 from fusiondesk.service.understanding.executor import Executor
 from fusiondesk.service.understanding.fusion import IntentClassifier
+from fusiondesk.service.understanding.fusion.domain_words import (
+    give_domain_words,
+    model_domain_words,
+)
 from fusiondesk.service.understanding.fusion.encoders import model_plugin_settings
 from fusiondesk.service.understanding.fusion.model import CONFIG_FILE
 from fusiondesk.service.understanding.router import Router
@@ -103,6 +107,7 @@ class ModelServer:
         """
         async with self._reload_lock:
             classifier = await asyncio.to_thread(serving_classifier, model_dir, self.settings)
+            words = await asyncio.to_thread(model_domain_words, model_dir)
             registry, executor = self.registry, self.executor
             needs = model_plugin_settings(model_dir)
             if needs or needs != model_plugin_settings(self.model_dir):
@@ -123,6 +128,8 @@ class ModelServer:
                 await responder.aclose()
                 raise
             old_executor, old_responder = self.executor, self.responder
+            # With the router, not before: a model refused above must not change the hint.
+            give_domain_words(registry, words)
             self._router = router
             self.registry, self.executor = registry, executor
             self.domain, self.responder = domain, responder

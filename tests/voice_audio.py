@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+import wave
 from fractions import Fraction
 
 import av
 import numpy as np
+
+from fusiondesk.service.synth.voice import wav_bytes
 
 # container -> (FFmpeg muxer, codec, sample rate): what browsers and phones send.
 ENCODINGS = {
@@ -93,3 +96,25 @@ def long_silence_flac(seconds: float) -> bytes:
         for packet in stream.encode(None):
             out.mux(packet)
     return buffer.getvalue()
+
+
+def pcm(wav: bytes) -> tuple[np.ndarray, int]:
+    """A 16-bit mono WAV's samples (float, full scale 1) and rate."""
+    with wave.open(io.BytesIO(wav), "rb") as clip:
+        raw = clip.readframes(clip.getnframes())
+        return np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768, clip.getframerate()
+
+
+def to_wav(samples: np.ndarray, rate: int) -> bytes:
+    """Float samples (full scale 1) as 16-bit WAV, clipped as a saturated input would be."""
+    return wav_bytes((np.clip(samples, -1, 1) * 32767).astype(np.int16), rate)
+
+
+def with_second_speaker(main: bytes, other: bytes, level_db: float) -> bytes:
+    """``other`` talking over ``main``, ``level_db`` below it (RMS), at ``main``'s rate."""
+    voice, rate = pcm(main)
+    background, other_rate = pcm(other)
+    assert other_rate == rate, "speak both clips at the same rate"
+    background = np.resize(background, voice.size)  # loops a shorter clip under the whole
+    gain = np.sqrt(np.mean(voice**2) / np.mean(background**2)) * 10 ** (level_db / 20)
+    return to_wav(voice + gain * background, rate)

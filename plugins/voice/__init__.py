@@ -64,9 +64,9 @@ class VoiceConfig(PluginConfig):
     )
     hotwords: str | None = Field(
         default=None,
-        description="The deployment's domain words ('PIN, top-up, ATM, cheque'), given to "
-        "Whisper as a prompt so it expects them; `fusiondesk vocabulary DATA` derives them "
-        "from training data. Trimmed to Whisper's prompt budget.",
+        description="Words given to Whisper as a prompt so it expects them ('PIN, top-up, "
+        "ATM'). Unset: the served model's domain words, recorded by `fusiondesk train`; a "
+        "list: those words instead; empty: no hint. Trimmed to Whisper's prompt budget.",
     )
     max_new_tokens: int = Field(default=224, ge=8, le=440, description="Per 30 s window.")
     vad: bool = Field(default=True, description="Cut long silences before transcribing.")
@@ -76,6 +76,11 @@ class VoiceConfig(PluginConfig):
         default=3.0,
         gt=0,
         description="Transcription stops after this many seconds per second of audio.",
+    )
+    min_duration_s: float = Field(
+        default=0.3,
+        ge=0,
+        description="Shorter clips are refused (422 audio_too_short): not even one word fits.",
     )
     text_model_path: Path = Field(default_factory=packaged_minilm_path)
 
@@ -96,6 +101,7 @@ class VoicePlugin(ModalityPlugin):
 
     def __init__(self, config: PluginConfig | None = None, *, device: str = "cpu") -> None:
         super().__init__(config, device=device)
+        self._domain_hint: str | None = None
         # Acoustic vectors of different Whisper sizes are not interchangeable: own space each.
         size = self.config.model.removesuffix(".en")
         self.slots = (
@@ -116,7 +122,6 @@ class VoicePlugin(ModalityPlugin):
             language=config.language,
             max_new_tokens=config.max_new_tokens,
             vad=config.vad,
-            hotwords=config.hotwords,
         )
         try:
             self.transcriber = WhisperTranscriber(
@@ -133,6 +138,17 @@ class VoicePlugin(ModalityPlugin):
             ) from error
         self.text_encoder = shared_sentence_encoder(config.text_model_path, self.device)
 
+    def use_domain_words(self, words: Sequence[str]) -> None:
+        """Hint Whisper with the served model's domain words, unless ``hotwords`` is set."""
+        self._domain_hint = ", ".join(words) or None
+
+    @property
+    def hint(self) -> str | None:
+        """The words Whisper is told to expect: the operator's, else the served model's."""
+        if self.config.hotwords is not None:
+            return self.config.hotwords or None
+        return self._domain_hint
+
     def preprocess(self, part: Part) -> Payload:
         from fusiondesk.plugins.voice.formats import (
             inspect_audio,  # PyAV comes with fusiondesk[voice]
@@ -145,7 +161,20 @@ class VoicePlugin(ModalityPlugin):
         info = inspect_audio(
             part.data, max_bytes=self.config.max_bytes, max_duration_s=self.config.max_duration_s
         )
-        return {"audio": part.data, "format": info.format.name, "duration_s": info.duration_s}
+        if info.duration_s < self.config.min_duration_s:
+            raise InvalidInputError(
+                f"The audio lasts {info.duration_s:.2f} s; a voice message needs at least "
+                f"{self.config.min_duration_s:g} s.",
+                code="audio_too_short",
+            )
+        # The hint travels with the clip: a Celery worker, which knows no model, transcribes
+        # with the words of the model this API process serves, and a reload changes both.
+        return {
+            "audio": part.data,
+            "format": info.format.name,
+            "duration_s": info.duration_s,
+            "hotwords": self.hint,
+        }
 
     def encode(self, payloads: Sequence[Payload]) -> list[Encoding]:
         transcriptions = [self._transcribe(payload) for payload in payloads]
@@ -172,6 +201,7 @@ class VoicePlugin(ModalityPlugin):
                     "language_probability": transcription.language_probability,
                     "speech_s": round(transcription.speech_s, 3),
                     "truncated": transcription.truncated,
+                    "hint_words": transcription.hint_words,
                 }
                 slots["voice_transcript"] = transcript_vectors[id(transcription)]
                 if transcription.acoustic is not None:
@@ -188,7 +218,8 @@ class VoicePlugin(ModalityPlugin):
             payload["audio"], FORMATS[payload["format"]], max_duration_s=self.config.max_duration_s
         )
         decode_ms = (time.perf_counter() - started) * 1000
-        transcription = self.transcriber.transcribe(audio)
+        hint = payload["hotwords"] if "hotwords" in payload else self.hint
+        transcription = self.transcriber.transcribe(audio, hotwords=hint)
         transcription.timings_ms = {"decode": decode_ms, **transcription.timings_ms}
         return transcription
 

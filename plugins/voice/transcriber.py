@@ -8,6 +8,7 @@ encoder pass the decoder runs anyway (``_TappedWhisperModel``), so it costs no s
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import time
@@ -42,6 +43,7 @@ class DecodingOptions:
     max_new_tokens: int = 224
     vad: bool = True
     hotwords: str | None = None
+    """The transcriber takes its hint per clip (``transcribe(hotwords=...)``), not from here."""
 
     def transcribe_kwargs(self) -> dict[str, Any]:
         return {
@@ -91,6 +93,8 @@ class Transcription:
     speech_s: float
     acoustic: np.ndarray | None
     truncated: bool = False
+    hint_words: int = 0
+    """How many words Whisper was told to expect (after trimming to its prompt budget)."""
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -146,7 +150,10 @@ class WhisperTranscriber:
             compute_type=compute_type,
             cpu_threads=cpu_threads,
         )
-        self.options = fit_hotwords(options, self.model.hf_tokenizer)
+        self.options = options
+        # A hint is fitted to the prompt budget once, not per clip; a server sees one hint per
+        # model it serves, so a few entries hold them all.
+        self.options_for = functools.lru_cache(maxsize=8)(self._fitted_options)
         self.time_budget_per_audio_s = time_budget_per_audio_s
         self.vad_options = VadOptions()
         # The tap is per model; CTranslate2 runs one generation at a time here anyway.
@@ -156,8 +163,12 @@ class WhisperTranscriber:
     def multilingual(self) -> bool:
         return bool(self.model.model.is_multilingual)
 
-    def transcribe(self, audio: np.ndarray) -> Transcription:
-        """Transcribe 16 kHz mono float32 samples."""
+    def _fitted_options(self, hotwords: str | None) -> DecodingOptions:
+        return fit_hotwords(replace(self.options, hotwords=hotwords), self.model.hf_tokenizer)
+
+    def transcribe(self, audio: np.ndarray, *, hotwords: str | None = None) -> Transcription:
+        """Transcribe 16 kHz mono float32 samples, telling Whisper to expect ``hotwords``."""
+        options = self.options_for(hotwords)
         started = time.perf_counter()
         speech = self._speech(audio)
         trimmed = time.perf_counter()
@@ -171,7 +182,7 @@ class WhisperTranscriber:
         with self._lock:
             self.model.first_window = None
             segments, info = self.model.transcribe(
-                speech, vad_filter=False, **self.options.transcribe_kwargs()
+                speech, vad_filter=False, **options.transcribe_kwargs()
             )
             speech_s = len(speech) / SAMPLE_RATE
             for segment in segments:
@@ -191,6 +202,7 @@ class WhisperTranscriber:
             speech_s=speech_s,
             acoustic=acoustic,
             truncated=truncated,
+            hint_words=len(options.hotwords.split(",")) if options.hotwords else 0,
             timings_ms=timings,
         )
 

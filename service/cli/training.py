@@ -129,12 +129,11 @@ def train(
     help="How many words (default 80: more helped Whisper tiny.en than 40 on BANKING77).",
 )
 def vocabulary(data: Path, size: int | None) -> None:
-    """Print DATA's domain words as the voice plugin's hotwords setting (a Whisper hint)."""
+    """Print DATA's domain words as a hotwords setting (trained models carry their own)."""
     from fusiondesk.service.training.data import load_dataset
-    from fusiondesk.service.training.vocabulary import DEFAULT_SIZE, domain_vocabulary, hotwords
+    from fusiondesk.service.training.vocabulary import DEFAULT_SIZE, dataset_vocabulary, hotwords
 
-    texts = [example.inputs.get("text", "") for example in load_dataset(data).examples]
-    words = domain_vocabulary(texts, size=size if size is not None else DEFAULT_SIZE)
+    words = dataset_vocabulary(load_dataset(data), size=size if size is not None else DEFAULT_SIZE)
     if not words:
         raise click.ClickException(f"{data} has no text rows to take words from.")
     click.echo(f"FUSIONDESK_PLUGINS__VOICE__HOTWORDS={json.dumps(hotwords(words))}")

@@ -16,6 +16,7 @@ from fusiondesk.service.demo.messages import (
 )
 from fusiondesk.service.replies.domain import copy_domain
 from fusiondesk.service.training import TrainingOptions, train_from_file
+from fusiondesk.service.understanding.fusion.domain_words import DOMAIN_WORDS_FILE
 from fusiondesk.service.understanding.fusion.model import CONFIG_FILE
 
 DEMO_DIR = Path(__file__).parent
@@ -61,6 +62,7 @@ def ensure_demo_model(
         (model_dir / CONFIG_FILE).is_file()
         and stamp.is_file()
         and stamp.read_text(encoding="utf-8").strip() == digest
+        and (model_dir / DOMAIN_WORDS_FILE).is_file()  # older demos lack the voice hint
     ):
         return False
     train_from_file(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy.signal import resample_poly
 from tqdm.auto import tqdm
 
 from fusiondesk.service.errors import FusionDeskError
@@ -56,6 +58,9 @@ class Delivery:
     pitch: int = 50
     snr_db: float | None = None
     """None: no noise added."""
+    rate: int | None = None
+    """Resample to this rate after the noise, as a phone line does (8000: telephone band);
+    None: espeak-ng's own rate."""
 
     @classmethod
     def draw(cls, rng: np.random.Generator) -> Delivery:
@@ -103,7 +108,18 @@ def speak(text: str, delivery: Delivery = Delivery(), *, seed: int = 0) -> bytes
             samples = np.frombuffer(spoken.readframes(spoken.getnframes()), dtype=np.int16)
     if delivery.snr_db is not None:
         samples = _add_noise(samples, delivery.snr_db, np.random.default_rng(seed))
+    if delivery.rate is not None and delivery.rate != rate:
+        samples, rate = resampled(samples, rate, delivery.rate), delivery.rate
     return wav_bytes(samples, rate)
+
+
+def resampled(samples: np.ndarray, rate: int, new_rate: int) -> np.ndarray:
+    """16-bit ``samples`` at ``new_rate``; going down, the band above its Nyquist is cut first
+    (a polyphase filter), as a telephone line's codec does."""
+    divisor = math.gcd(rate, new_rate)
+    filtered = resample_poly(samples.astype(np.float64), new_rate // divisor, rate // divisor)
+    clipped: np.ndarray = np.clip(np.round(filtered), -32768, 32767).astype(np.int16)
+    return clipped
 
 
 def wav_bytes(samples: np.ndarray, rate: int) -> bytes:

@@ -22,7 +22,9 @@ from fusiondesk.service.training.finetune import (
 )
 from fusiondesk.service.training.options import TrainingOptions
 from fusiondesk.service.training.trainer import TrainingResult, split_rows, train_model
+from fusiondesk.service.training.vocabulary import dataset_vocabulary
 from fusiondesk.service.understanding.fusion import IntentClassifier
+from fusiondesk.service.understanding.fusion.domain_words import save_domain_words
 from fusiondesk.service.understanding.fusion.encoders import (
     ENCODERS_DIR,
     PluginSettings,
@@ -92,6 +94,8 @@ def train_from_file(
         },
         "versions": _library_versions(),
     }
+    # Before the model: a watcher reloads when config.json changes, and must find the new words.
+    save_domain_words(out_dir, dataset_vocabulary(dataset))
     result.model.save(out_dir)
     (out_dir / HISTORY_FILE).write_text(json.dumps(result.history, indent=2) + "\n")
     return result

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from fusiondesk.service.training.data import Dataset
+
 DEFAULT_SIZE = 80
 """About 165 Whisper tokens for BANKING77: well inside the prompt budget beside 224 new
 tokens; 40 words helped tiny.en less on bench/voice_accuracy.py."""
@@ -39,6 +41,13 @@ def domain_vocabulary(texts: Iterable[str], *, size: int = DEFAULT_SIZE) -> list
             spellings[key][word.strip("-'")] += 1
     frequent = [key for key, count in counts.most_common() if count >= MIN_COUNT]
     return [spellings[key].most_common(1)[0][0] for key in frequent[:size]]
+
+
+def dataset_vocabulary(dataset: Dataset, *, size: int = DEFAULT_SIZE) -> list[str]:
+    """The domain words of a data set's text (rows without text have none)."""
+    return domain_vocabulary(
+        (example.inputs.get("text", "") for example in dataset.examples), size=size
+    )
 
 
 def hotwords(words: Iterable[str]) -> str:

@@ -17,6 +17,10 @@ from fusiondesk.plugins import PluginRegistry
 from fusiondesk.service.errors import ConfigurationError
 from fusiondesk.service.settings import Settings
 from fusiondesk.service.understanding.executor import Executor
+from fusiondesk.service.understanding.fusion.domain_words import (
+    give_domain_words,
+    model_domain_words,
+)
 from fusiondesk.service.understanding.fusion.encoders import (
     model_plugin_settings,
     with_plugin_settings,
@@ -41,10 +45,13 @@ def build_registry(settings: Settings) -> PluginRegistry:
 
 
 def build_model_registry(settings: Settings, model_dir: Path) -> PluginRegistry:
-    """The plugins configured as the model in ``model_dir`` needs them (e.g. its encoder)."""
-    return with_plugin_settings(
+    """The plugins configured as the model in ``model_dir`` needs them (e.g. its encoder), and
+    told its domain words."""
+    registry = with_plugin_settings(
         build_registry(settings), model_plugin_settings(model_dir), model_dir
     )
+    give_domain_words(registry, model_domain_words(model_dir))
+    return registry
 
 
 def build_executor(settings: Settings, registry: PluginRegistry) -> Executor:

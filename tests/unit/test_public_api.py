@@ -22,6 +22,7 @@ SDK = [
     "PluginRegistry",
     "SlotSpec",
     "UnsupportedInputError",
+    "UsesDomainWords",
 ]
 
 

@@ -16,7 +16,7 @@ from fusiondesk.service.settings import Settings
 from fusiondesk.service.synth.voice import Delivery, espeak_available, speak, wav_bytes
 from fusiondesk.service.training import TrainingOptions, train_from_file
 from fusiondesk.service.understanding.fusion.model import CONFIG_FILE
-from tests.voice_audio import wav_to
+from tests.voice_audio import pcm, to_wav, wav_to, with_second_speaker
 
 pytestmark = [
     pytest.mark.integration,
@@ -69,14 +69,47 @@ def test_spoken_request_is_transcribed_with_its_key_words(
     assert float(np.dot(typed, encoding.slots["voice_transcript"])) > 0.9
 
 
+SENTENCE = "I lost my credit card yesterday"
+KEY_WORDS = {"lost", "credit", "card"}
+
+
+def _words(encoding: Encoding) -> set[str]:
+    return set(str(encoding.details["transcript"]).lower().replace(".", " ").split())
+
+
+@pytest.mark.parametrize(
+    "condition",
+    ["phone-line-8khz", "noise-10db", "quiet", "second-speaker", "saturated"],
+)
+def test_real_conditions_still_give_the_key_words(voice: VoicePlugin, condition: str) -> None:
+    # Not here: 10 dB of white noise on an 8 kHz line, where tiny.en often fails on this
+    # sentence ("my grandmother's car"); bench/voice_accuracy.py measures that condition.
+    if condition == "phone-line-8khz":
+        clip = speak(SENTENCE, Delivery(voice="en-us", speed=150, rate=8000))
+    elif condition == "noise-10db":
+        clip = speak(SENTENCE, Delivery(voice="en-us", speed=150, snr_db=10))
+    else:
+        clear, rate = pcm(speak(SENTENCE, Delivery(voice="en-us", speed=150)))
+        if condition == "quiet":  # -30 dB: a caller far from the microphone
+            clip = to_wav(clear * 10 ** (-30 / 20), rate)
+        elif condition == "saturated":  # +20 dB into a 16-bit input: the peaks are cut off
+            clip = to_wav(clear * 10, rate)
+        else:  # someone else talking 10 dB below the caller
+            other = speak("the weather will be sunny this afternoon", Delivery(voice="en-gb+f4"))
+            clip = with_second_speaker(to_wav(clear, rate), other, -10)
+    encoding = _hear(voice, clip)
+    assert KEY_WORDS <= _words(encoding), encoding.details["transcript"]
+
+
 def test_a_hint_longer_than_whisper_context_is_trimmed_not_fatal() -> None:
     # 600 words: far past the 448-token context that also holds the 224 new tokens.
     hint = ", ".join(["PIN", "top-up", "transfer", "cheque", "ATM", "card"] * 100)
     plugin = VoicePlugin(VoiceConfig(hotwords=hint))
-    transcript = _hear(plugin, speak("I lost my credit card yesterday")).details["transcript"]
-    assert {"lost", "credit", "card"} <= set(transcript.lower().replace(".", " ").split())
-    assert plugin.transcriber.options.hotwords is not None
-    assert hint.startswith(plugin.transcriber.options.hotwords)
+    encoding = _hear(plugin, speak(SENTENCE))
+    assert KEY_WORDS <= _words(encoding)
+    fitted = plugin.transcriber.options_for(hint).hotwords
+    assert fitted is not None and hint.startswith(fitted)
+    assert 0 < encoding.details["hint_words"] == len(fitted.split(", ")) < 600
 
 
 def test_silence_and_noise_give_no_speech_not_a_made_up_transcript(voice: VoicePlugin) -> None:

@@ -12,14 +12,19 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from fusiondesk.plugins import PluginRegistry
+from fusiondesk.plugins import Part, PluginRegistry
 from fusiondesk.plugins.text.encoder import SentenceEncoder, packaged_minilm_path
 from fusiondesk.service.api import create_app
 from fusiondesk.service.api.security import sha256_hex
 from fusiondesk.service.runtime import Runtime
 from fusiondesk.service.settings import ApiKey, Auth, Settings
+from fusiondesk.service.synth.voice import wav_bytes
 from fusiondesk.service.training import TrainingOptions, train_from_file
 from fusiondesk.service.training.finetune import FinetuneOptions
+from fusiondesk.service.understanding.fusion.domain_words import (
+    model_domain_words,
+    save_domain_words,
+)
 from fusiondesk.service.understanding.fusion.model import CONFIG_FILE, FusionConfig, FusionModel
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -132,6 +137,9 @@ def test_admin_reload_swaps_models_and_keeps_the_old_one_on_failure(
     )
     headers = {"X-API-Key": ADMIN_KEY}
     assert _intent(admin_client, "where is my parcel") == "order_status"  # the demo model
+    runtime = admin_client.app.state.runtime  # type: ignore[attr-defined]
+    demo_hint = _voice_hint(runtime.registry)
+    assert demo_hint == ", ".join(model_domain_words(runtime.model_dir)) and "parcel" in demo_hint
 
     missing = admin_client.post(url, json={"path": str(tmp_path / "nope")}, headers=headers)
     assert missing.status_code == 422 and missing.json()["error"]["code"] == "model_not_found"
@@ -142,8 +150,19 @@ def test_admin_reload_swaps_models_and_keeps_the_old_one_on_failure(
     assert swapped.json()["strategy"] == "gated" and swapped.json()["intents"] == 3
     assert admin_client.get("/readyz").json()["model"]["path"] == str(finetuned_model)
     assert _intent(admin_client, "someone stole my card") == "card_lost"
-    runtime = admin_client.app.state.runtime  # type: ignore[attr-defined]
     assert runtime.registry.get("text").config.model_path == finetuned_model / "encoders" / "text"
+    # Whisper now expects the new model's words, not the demo's.
+    assert _voice_hint(runtime.registry) == ", ".join(model_domain_words(finetuned_model))
+    assert "card" in _voice_hint(runtime.registry) and "parcel" not in _voice_hint(runtime.registry)
+
+
+def _voice_hint(registry: PluginRegistry) -> str:
+    voice = registry.get("voice")
+    payload = voice.preprocess(
+        Part("audio", data=wav_bytes(np.zeros(8000, dtype=np.int16), 16_000))
+    )
+    hint: str = payload["hotwords"]
+    return hint
 
 
 def test_file_watch_reloads_a_rewritten_model(admin_client: TestClient) -> None:
@@ -151,11 +170,14 @@ def test_file_watch_reloads_a_rewritten_model(admin_client: TestClient) -> None:
     config_path = runtime.model_dir / CONFIG_FILE
     config = json.loads(config_path.read_text())
     config["calibration"]["threshold"] = 0.987
+    # Retrained on another domain: new words, written before the config the watch looks at.
+    save_domain_words(runtime.model_dir, ["refund", "voucher"])
     config_path.write_text(json.dumps(config))
     deadline = time.monotonic() + 30
     while runtime.router.classifier.threshold != pytest.approx(0.987):
         assert time.monotonic() < deadline, "the watch did not reload the model"
         time.sleep(0.1)
+    assert _voice_hint(runtime.registry) == "refund, voucher"
 
 
 def test_admin_reload_refuses_a_model_no_plugin_can_feed(
@@ -166,6 +188,8 @@ def test_admin_reload_refuses_a_model_no_plugin_can_feed(
     config["slots"] = [{"name": "thermal", "dim": 16, "space": "thermal"}]
     unservable = tmp_path / "thermal"
     FusionModel(FusionConfig.model_validate(config)).save(unservable)
+    save_domain_words(unservable, ["infrared"])
+    hint = _voice_hint(runtime.registry)
 
     refused = admin_client.post(
         "/v1/admin/model", json={"path": str(unservable)}, headers={"X-API-Key": ADMIN_KEY}
@@ -176,3 +200,4 @@ def test_admin_reload_refuses_a_model_no_plugin_can_feed(
     # The old model kept serving throughout.
     assert admin_client.get("/readyz").json()["model"]["path"] == str(runtime.model_dir)
     assert _intent(admin_client, "where is my parcel") == "order_status"
+    assert _voice_hint(runtime.registry) == hint  # nor did the refused model's words

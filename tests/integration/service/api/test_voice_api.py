@@ -24,7 +24,7 @@ from fusiondesk.service.synth.voice import Delivery, espeak_available, speak, wa
 from fusiondesk.service.training import TrainingOptions, train_from_file
 from fusiondesk.service.understanding.executor import InlineExecutor
 from tests.paths import SHARED_DATA
-from tests.voice_audio import long_silence_flac, video_without_audio, wav_to
+from tests.voice_audio import long_silence_flac, pcm, to_wav, video_without_audio, wav_to
 
 BANKING77 = SHARED_DATA / "banking77"
 # Card intents a cancellation request could mean, and others to tell them from (a small model
@@ -166,8 +166,17 @@ def _png() -> bytes:
         (video_without_audio, 422, "no_audio_track"),
         (_png, 415, "not_audio"),
         (lambda: wav_bytes(np.zeros(16_000 * 2, dtype=np.int16), 16_000), 422, "no_speech"),
+        (lambda: to_wav(pcm(speak("yes"))[0][: 22_050 // 5], 22_050), 422, "audio_too_short"),
     ],
-    ids=["empty", "random-bytes", "two-hours", "video-no-audio", "png-named-wav", "silence"],
+    ids=[
+        "empty",
+        "random-bytes",
+        "two-hours",
+        "video-no-audio",
+        "png-named-wav",
+        "silence",
+        "a-fifth-of-a-second",
+    ],
 )
 def test_bad_audio_gets_a_4xx_json_error_and_the_service_stays_up(
     client: TestClient, make: Any, status: int, code: str
