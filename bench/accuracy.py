@@ -275,6 +275,17 @@ def main() -> None:
         "--finetune-encoder", action="store_true", help="Add rows with the encoder fine-tuned."
     )
     parser.add_argument("--finetune-epochs", type=int, default=3)
+    parser.add_argument(
+        "--train-defaults",
+        action="store_true",
+        help="Heads with `fusiondesk train`'s own epochs and patience (default: 60 and 8).",
+    )
+    parser.add_argument(
+        "--oos-recall-target",
+        type=float,
+        default=OOS_RECALL_TARGET,
+        help="CLINC150: the out-of-scope recall the threshold must reach on the val split.",
+    )
     args = parser.parse_args()
     finetune = FinetuneOptions(epochs=args.finetune_epochs) if args.finetune_encoder else None
     plugins = {} if args.text_only else {"text": {"multilingual": True}}
@@ -282,6 +293,8 @@ def main() -> None:
     encoders = args.encoders or [settings.text_encoder]
     every = args.every or (20 if args.quick else 1)
     options: dict[str, object] = {"epochs": 8 if args.quick else 60, "patience": 8}
+    if args.train_defaults:
+        options = {}
     if not args.skip_banking:
         train, test = (_slice(load_dataset(path), every) for path in BANKING)
         data = (train, test, None)
@@ -294,7 +307,7 @@ def main() -> None:
         )
         clinc_options = {
             **options,
-            "oos_recall_target": OOS_RECALL_TARGET,
+            "oos_recall_target": args.oos_recall_target,
             "synthetic_outliers": SYNTHETIC_OUTLIERS,
         }
         data = (train, test, val)
