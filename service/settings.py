@@ -347,6 +347,15 @@ class Settings(BaseSettings):
         "(multilingual, with language detection); shorthand for FUSIONDESK_PLUGINS__VOICE__MODEL.",
     )
 
+    text_encoder: Literal["minilm", "mpnet"] = Field(
+        default="minilm",
+        description="The packaged text encoder new models are trained with (train, compare, "
+        "cross-validation): 'minilm' (all-MiniLM-L6-v2, 384 dims) or 'mpnet' "
+        "(all-mpnet-base-v2, 768 dims, unpacked once into HOME/cache/models). A served or "
+        "evaluated model loads the encoder it records; a model_path in the text plugin's "
+        "settings wins over both.",
+    )
+
     @model_validator(mode="after")
     def _configure_voice_plugin(self) -> Settings:
         """Fold ``voice_model`` into the voice plugin's settings and hand it the model cache

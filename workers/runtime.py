@@ -16,7 +16,7 @@ import redis
 from fusiondesk.plugins import Encoding, InputError, ModalityPlugin, Payload, PluginRegistry
 from fusiondesk.service.settings import Batching, Settings
 from fusiondesk.service.understanding.batching import BatchPolicy
-from fusiondesk.service.understanding.wiring import build_registry
+from fusiondesk.service.understanding.wiring import build_model_registry
 from fusiondesk.workers.app import QUEUES
 from fusiondesk.workers.batching import ThreadBatcher
 from fusiondesk.workers.records import WorkerStats
@@ -45,7 +45,8 @@ class WorkerRuntime:
 
     def __init__(self, settings: Settings, hostname: str, queues: list[str]) -> None:
         self.settings = settings
-        self.registry: PluginRegistry = build_registry(settings)
+        # The plugins as the served model needs them (its text encoder), like the API's.
+        self.registry: PluginRegistry = build_model_registry(settings, settings.resolved_model_dir)
         self.queues = queues
         served = [plugin.name for plugin in self.registry if plugin.queue in queues]
         self.stats = WorkerStats(hostname, queues, settings.device, served)

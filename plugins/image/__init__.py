@@ -24,7 +24,7 @@ from fusiondesk.plugins.image.visual import (
     center_crop,
     packaged_weights_path,
 )
-from fusiondesk.plugins.text import TEXT_DIM, TEXT_SPACE
+from fusiondesk.plugins.text import TEXT_DIM, TEXT_SPACE, text_slot
 from fusiondesk.plugins.text.encoder import packaged_minilm_path, shared_sentence_encoder
 
 
@@ -71,6 +71,11 @@ class ImagePlugin(ModalityPlugin):
     max_wait_ms = 10.0
     Config = ImageConfig
     config: ImageConfig
+
+    def __init__(self, config: PluginConfig | None = None, *, device: str = "cpu") -> None:
+        super().__init__(config, device=device)
+        # OCR text lives in the text encoder's space: as wide as that encoder embeds.
+        self.slots = (self.slots[0], text_slot("image_text", self.config.text_model_path))
 
     def setup(self) -> None:
         self.visual = VisualEncoder(self.config.weights_path, device=self.device)

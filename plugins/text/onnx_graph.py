@@ -9,6 +9,7 @@ a fine-tuned encoder gets its own graph. Training still runs the torch module.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import tempfile
 import warnings
@@ -21,22 +22,29 @@ from torch import nn
 logger = logging.getLogger(__name__)
 
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+REQUIRED_INPUTS = INPUT_NAMES[:2]
 OPSET = 17
 
 
 class _LastHiddenState(nn.Module):
-    def __init__(self, transformer: nn.Module) -> None:
+    """The transformer called with its inputs by name, in the graph's input order."""
+
+    def __init__(self, transformer: nn.Module, names: tuple[str, ...]) -> None:
         super().__init__()
         self.transformer = transformer
+        self.names = names
 
-    def forward(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
-    ) -> torch.Tensor:
-        output = self.transformer(
-            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-        )
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        output = self.transformer(**dict(zip(self.names, inputs, strict=True)))
         hidden: torch.Tensor = output.last_hidden_state
         return hidden
+
+
+def graph_inputs(transformer: nn.Module, example: dict[str, torch.Tensor]) -> tuple[str, ...]:
+    """The inputs both the tokenizer gives and the model's forward takes: BERT-style models
+    (MiniLM) take token_type_ids, MPNet has none."""
+    accepted = inspect.signature(transformer.forward).parameters
+    return tuple(name for name in INPUT_NAMES if name in example and name in accepted)
 
 
 class OnnxTransformer:
@@ -55,8 +63,8 @@ class OnnxTransformer:
             import onnxruntime
         except ImportError:
             return None
-        names = tuple(name for name in INPUT_NAMES if name in example)
-        if names != INPUT_NAMES:  # not a BERT-style encoder: keep torch
+        names = graph_inputs(transformer, example)
+        if names[: len(REQUIRED_INPUTS)] != REQUIRED_INPUTS:  # not a BERT-like encoder: torch
             return None
         try:
             with (
@@ -68,7 +76,7 @@ class OnnxTransformer:
                 graph = Path(directory) / "encoder.onnx"
                 warnings.simplefilter("ignore")  # the exporter's notes on ops it rewrites
                 torch.onnx.export(
-                    _LastHiddenState(transformer).eval(),
+                    _LastHiddenState(transformer, names).eval(),
                     tuple(example[name] for name in names),
                     graph,
                     input_names=list(names),

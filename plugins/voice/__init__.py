@@ -23,7 +23,7 @@ from pydantic import Field
 
 from fusiondesk.plugins.base import Encoding, ModalityPlugin, Part, Payload, PluginConfig, SlotSpec
 from fusiondesk.plugins.errors import InvalidInputError, PluginLoadError
-from fusiondesk.plugins.text import TEXT_DIM, TEXT_SPACE
+from fusiondesk.plugins.text import TEXT_DIM, TEXT_SPACE, text_slot
 from fusiondesk.plugins.text.encoder import packaged_minilm_path, shared_sentence_encoder
 from fusiondesk.plugins.voice.models import ENCODER_WIDTHS, model_folder
 
@@ -105,7 +105,7 @@ class VoicePlugin(ModalityPlugin):
         # Acoustic vectors of different Whisper sizes are not interchangeable: own space each.
         size = self.config.model.removesuffix(".en")
         self.slots = (
-            self.slots[0],
+            text_slot("voice_transcript", self.config.text_model_path),
             SlotSpec("voice_acoustic", ENCODER_WIDTHS[self.config.model], space=f"whisper_{size}"),
         )
 

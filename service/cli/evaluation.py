@@ -31,9 +31,10 @@ def evaluate(
 
     Prints accuracy, macro/weighted F1 and, when DATA has out-of-scope rows, in-scope accuracy
     and out-of-scope recall/precision; --report DIR also writes per-intent figures, charts
-    and the errors.
+    and the errors. A CLINC150 JSON without #split is scored on its test split.
     """
     from fusiondesk.service.training import evaluate_file
+    from fusiondesk.service.training.data import evaluation_path
     from fusiondesk.service.training.report import format_metrics, write_report
     from fusiondesk.service.understanding.fusion import IntentClassifier
     from fusiondesk.service.understanding.wiring import build_model_registry
@@ -46,7 +47,10 @@ def evaluate(
         return
     if len(paths) != 2:
         raise click.UsageError("give MODEL_DIR and DATA")
-    model_dir, data = paths
+    model_dir, named = paths
+    data = evaluation_path(named)
+    if data != named:
+        click.echo(f"{named} names no split: scoring its test split ({data.name})")
     classifier = IntentClassifier.load(model_dir)
     with quiet_per_clip_logs():
         evaluation = evaluate_file(

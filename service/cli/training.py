@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from fusiondesk.service.cli.common import quiet_per_clip_logs, settings_from
 
+if TYPE_CHECKING:
+    from fusiondesk.service.understanding.fusion import SlotConfig
+
 STRATEGY_NAMES = ("concat", "weighted_sum", "gated", "attention")
 """The fusion strategies, for the options' choices. Spelled out here because the list in
 ``fusion.strategies`` comes with torch, which ``--help`` must not wait for (a test keeps the
 two equal)."""
+ENCODER_NAMES = ("minilm", "mpnet")
+"""The packaged text encoders (``fusiondesk.plugins.text.packaged``; a test keeps them equal)."""
 
 
 @click.command()
@@ -38,6 +44,11 @@ two equal)."""
 )
 @click.option("--finetune-epochs", type=int, help="Encoder fine-tuning epochs.")
 @click.option("--multilingual", is_flag=True, help="Add the multilingual (USE) text slot.")
+@click.option(
+    "--encoder",
+    type=click.Choice(ENCODER_NAMES),
+    help="Packaged text encoder (default: FUSIONDESK_TEXT_ENCODER, see the settings).",
+)
 @click.option(
     "--oos-recall-target", type=float, help="Threshold: reject this share of out-of-scope rows."
 )
@@ -65,6 +76,7 @@ def train(
     finetune_encoder: bool,
     finetune_epochs: int | None,
     multilingual: bool,
+    encoder: str | None,
     oos_recall_target: float | None,
     oos_precision_target: float | None,
     synthetic_outliers: float | None,
@@ -79,6 +91,8 @@ def train(
     settings = settings_from()
     if multilingual:
         settings.plugins.setdefault("text", {})["multilingual"] = True
+    if encoder is not None:
+        settings.text_encoder = encoder  # type: ignore[assignment]  # one of the Literal's
     overrides = {
         "epochs": epochs,
         "seed": seed,
@@ -113,11 +127,17 @@ def train(
     calibration = result.model.config.calibration
     click.echo(
         f"Saved {out_dir}: {len(result.model.config.intents)} intents, "
+        f"text encoder {_text_encoder(result.model.config.slots)}, "
         f"strategy {result.model.config.strategy}, "
         f"val accuracy {metrics['val_accuracy']:.4f}, {metrics['epochs_run']} epochs, "
         f"{metrics['training_seconds']:.1f}s, threshold "
         f"{calibration.threshold:.3f} ({calibration.rule})"
     )
+
+
+def _text_encoder(slots: list[SlotConfig]) -> str:
+    names = sorted({slot.encoder for slot in slots if slot.encoder is not None})
+    return "+".join(names) or "none"
 
 
 @click.command()

@@ -6,7 +6,8 @@ Readers:
   part type (``audio``, ``image``, a plugin's own) holds a file path, relative to the file;
 * CSV with a header ``text,category`` (BANKING77) or ``text,intent``;
 * CLINC150 JSON (``data_full.json``): name the split after ``#`` (``data_full.json#test``,
-  default ``train``); its ``oos_<split>`` rows join as the ``out_of_scope`` intent;
+  default ``train``; ``evaluate`` defaults to ``test``, see ``evaluation_path``); its
+  ``oos_<split>`` rows join as the ``out_of_scope`` intent;
 * a folder layout ``intent_name/*.txt|wav|png``: one example per file, the folder names the
   intent (``.txt`` holds text, audio and image files become ``audio`` / ``image`` parts).
 """
@@ -107,6 +108,15 @@ def load_dataset(path: Path) -> Dataset:
     if split:
         digest = hashlib.sha256(f"{digest}#{split}".encode()).hexdigest()
     return Dataset(examples, source, digest)
+
+
+def evaluation_path(path: Path) -> Path:
+    """The data to score a model on: a CLINC150 JSON named without a split means its test
+    split (its train split is what models learn from, so scoring it says nothing)."""
+    location, _, split = str(path).partition("#")
+    if split or Path(location).suffix.lower() != ".json":
+        return path
+    return Path(f"{location}#test")
 
 
 def _read_clinc(path: Path, split: str) -> Iterable[Example]:

@@ -28,6 +28,8 @@ from fusiondesk.service.understanding.fusion.domain_words import save_domain_wor
 from fusiondesk.service.understanding.fusion.encoders import (
     ENCODERS_DIR,
     PluginSettings,
+    record_text_encoder,
+    registry_text_encoder,
     text_encoder_settings,
     with_plugin_settings,
 )
@@ -56,6 +58,9 @@ def train_from_file(
     dataset = load_dataset(data_path)
     validation_set = load_dataset(val_path) if val_path is not None else None
     plugin_settings: PluginSettings = {}
+    # Named before fine-tuning: a tuned copy is served from the model directory, but the
+    # model still says which packaged encoder it grew from (and the slots' width).
+    text_encoder = registry_text_encoder(registry)
     if finetune is not None:
         training_rows = rows_for_training(dataset, options, held_out=validation_set is None)
         encoder_dir = Path(ENCODERS_DIR) / "text"
@@ -77,6 +82,7 @@ def train_from_file(
     if MULTILINGUAL_SLOT in features.specs:
         plugin_settings.setdefault("text", {})["multilingual"] = True
     result.model.config.plugin_settings = plugin_settings
+    record_text_encoder(result.model.config.slots, text_encoder)
     result.model.config.metadata = {
         "data": {"path": str(data_path), "sha256": dataset.digest, "rows": len(dataset)},
         "validation": (

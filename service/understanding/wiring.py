@@ -23,7 +23,9 @@ from fusiondesk.service.understanding.fusion.domain_words import (
 )
 from fusiondesk.service.understanding.fusion.encoders import (
     model_plugin_settings,
+    model_text_encoder,
     with_plugin_settings,
+    with_text_encoder,
 )
 
 EXECUTOR_GROUP = "fusiondesk.executors"
@@ -35,20 +37,29 @@ class ExecutorFactory(Protocol):
     def from_settings(self, settings: Settings, registry: PluginRegistry) -> Executor: ...
 
 
-def build_registry(settings: Settings) -> PluginRegistry:
-    return PluginRegistry.discover(
+def build_registry(settings: Settings, text_encoder: str | None = None) -> PluginRegistry:
+    """The plugins the settings describe; text is embedded by the packaged ``text_encoder``
+    (default: ``settings.text_encoder``) unless the text plugin's settings name a model_path."""
+    registry = PluginRegistry.discover(
         configs=settings.plugins,
         device=settings.device,
         autoload_third_party=not settings.disable_plugin_autoload,
         disabled=settings.disabled_plugins,
     )
+    if "model_path" in settings.plugins.get("text", {}):
+        return registry
+    return with_text_encoder(
+        registry, text_encoder or settings.text_encoder, settings.cache_dir / "models"
+    )
 
 
 def build_model_registry(settings: Settings, model_dir: Path) -> PluginRegistry:
-    """The plugins configured as the model in ``model_dir`` needs them (e.g. its encoder), and
-    told its domain words."""
+    """The plugins configured as the model in ``model_dir`` needs them (its text encoder, a
+    fine-tuned copy of it, the multilingual slot), and told its domain words."""
     registry = with_plugin_settings(
-        build_registry(settings), model_plugin_settings(model_dir), model_dir
+        build_registry(settings, model_text_encoder(model_dir)),
+        model_plugin_settings(model_dir),
+        model_dir,
     )
     give_domain_words(registry, model_domain_words(model_dir))
     return registry

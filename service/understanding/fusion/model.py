@@ -34,6 +34,11 @@ class SlotConfig(BaseModel):
     name: str
     dim: int = Field(gt=0)
     space: str | None = None
+    encoder: str | None = Field(
+        default=None,
+        description="The packaged text encoder that fills this slot ('minilm', 'mpnet'); "
+        "None: the plugin's default (all-MiniLM-L6-v2, what every earlier model used).",
+    )
 
 
 class Calibration(BaseModel):

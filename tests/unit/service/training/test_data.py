@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from fusiondesk.service.errors import DatasetError
-from fusiondesk.service.training.data import load_dataset
+from fusiondesk.service.training.data import evaluation_path, load_dataset
 
 
 def test_jsonl_rows_keep_every_input_and_resolve_paths(tmp_path: Path) -> None:
@@ -91,3 +91,11 @@ def test_folder_layout_names_intents_after_folders(tmp_path: Path) -> None:
     assert dataset.examples[1].parts()[0].data == b"RIFF"
     (tmp_path / "greeting" / "a.txt").write_text("hi")
     assert load_dataset(tmp_path).digest != dataset.digest
+
+
+def test_a_clinc_file_without_a_split_is_evaluated_on_its_test_split() -> None:
+    full = Path("data/clinc150/data_full.json")
+    assert evaluation_path(full) == Path("data/clinc150/data_full.json#test")
+    assert evaluation_path(Path(f"{full}#val")) == Path(f"{full}#val")  # a named split stays
+    for other in ("train.csv", "rows.jsonl", "folder"):
+        assert evaluation_path(Path(other)) == Path(other)
