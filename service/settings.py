@@ -266,6 +266,12 @@ class Settings(BaseSettings):
         default=None,
         description="Domain file (intent replies); default: the model's, else the bundled demo.",
     )
+    demo_attachments_per_intent: int | None = Field(
+        default=None,
+        ge=0,
+        description="Messages with a voice note and a screenshot per intent that the demo model "
+        "trains on (None: the demo's measured 4; 0: its texts alone).",
+    )
     executor: Literal["inline", "celery"] = Field(
         default="inline",
         description="Where plugin encoders run: in this process, or on Celery workers.",

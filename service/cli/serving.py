@@ -39,7 +39,12 @@ def serve(
     if settings.model_dir is None:
         target = settings.resolved_model_dir
         click.echo(f"Serving the demo model from {target}")
-        if ensure_demo_model(target, build_registry(settings), settings.cache_dir):
+        if ensure_demo_model(
+            target,
+            build_registry(settings),
+            settings.cache_dir,
+            attachments_per_intent=settings.demo_attachments_per_intent,
+        ):
             click.echo("Trained the demo model.")
     click.echo(f"fusiondesk on http://{settings.host}:{settings.port} (docs at /docs)")
     configure_logging(settings.log_format)

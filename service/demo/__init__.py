@@ -43,7 +43,7 @@ def ensure_demo_model(
     cache_dir: Path | None,
     *,
     progress: bool = True,
-    attachments_per_intent: int = ATTACHMENTS_PER_INTENT,
+    attachments_per_intent: int | None = None,
 ) -> bool:
     """Train the demo model into ``model_dir`` unless an up-to-date one is there.
 
@@ -51,10 +51,12 @@ def ensure_demo_model(
     are now: after an upgrade changes them (new intents, a knowledge section), the old demo is
     rebuilt rather than served with a stale domain. The demo trains on its texts plus
     ``attachments_per_intent`` messages with a voice note and a screenshot per intent
-    (``demo.messages``; the test suite asks for fewer, to stay fast); without espeak-ng it
-    trains on its texts alone, and is rebuilt with attachments once espeak-ng is there. True if
-    it trained.
+    (None: ``ATTACHMENTS_PER_INTENT``; the test suite asks for fewer, to stay fast); without
+    espeak-ng it trains on its texts alone, and is rebuilt with attachments once espeak-ng is
+    there. True if it trained.
     """
+    if attachments_per_intent is None:
+        attachments_per_intent = ATTACHMENTS_PER_INTENT
     per_intent = attachments_per_intent if attachments_possible() else 0
     stamp = model_dir / SOURCE_STAMP
     digest = demo_source_digest(per_intent)
