@@ -177,8 +177,8 @@ def main() -> None:
 
     text_plugin, voice_plugin = registry.get("text"), registry.get("voice")
     overrides: dict[str, object] = {}
-    if args.model:
-        overrides["model"] = args.model
+    if args.model:  # where the settings' FUSIONDESK_VOICE_MODEL would assemble it
+        overrides |= {"model": args.model, "cache_dir": settings.cache_dir / "models"}
     if args.beam_size:
         overrides["beam_size"] = args.beam_size
     if args.no_hotwords:
