@@ -10,20 +10,16 @@ a fine-tuned encoder gets its own graph. Training still runs the torch module.
 from __future__ import annotations
 
 import inspect
-import logging
-import tempfile
-import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-logger = logging.getLogger(__name__)
+from fusiondesk.plugins.onnx_session import export_session
 
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 REQUIRED_INPUTS = INPUT_NAMES[:2]
-OPSET = 17
+HIDDEN = "last_hidden_state"
 
 
 class _LastHiddenState(nn.Module):
@@ -59,48 +55,19 @@ class OnnxTransformer:
         cls, transformer: nn.Module, example: dict[str, torch.Tensor]
     ) -> OnnxTransformer | None:
         """The transformer as a session; None (the torch path is used) if it cannot export."""
-        try:
-            import onnxruntime
-        except ImportError:
-            return None
         names = graph_inputs(transformer, example)
         if names[: len(REQUIRED_INPUTS)] != REQUIRED_INPUTS:  # not a BERT-like encoder: torch
             return None
-        try:
-            with (
-                tempfile.TemporaryDirectory() as directory,
-                warnings.catch_warnings(),
-                torch.inference_mode(False),
-                torch.no_grad(),
-            ):
-                graph = Path(directory) / "encoder.onnx"
-                warnings.simplefilter("ignore")  # the exporter's notes on ops it rewrites
-                torch.onnx.export(
-                    _LastHiddenState(transformer, names).eval(),
-                    tuple(example[name] for name in names),
-                    graph,
-                    input_names=list(names),
-                    output_names=["last_hidden_state"],
-                    dynamic_axes={
-                        name: {0: "batch", 1: "tokens"} for name in (*names, "last_hidden_state")
-                    },
-                    opset_version=OPSET,
-                    dynamo=False,
-                )
-                serialized = graph.read_bytes()
-        except Exception as error:  # an architecture the exporter cannot trace
-            logger.warning("text encoder stays on torch: ONNX export failed (%s)", error)
-            return None
-        options = onnxruntime.SessionOptions()
-        # As many threads as torch uses (OMP_NUM_THREADS, a worker's setting), and no spinning
-        # between calls: the cores are shared with the event loop and the other models.
-        options.intra_op_num_threads = torch.get_num_threads()
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        session = onnxruntime.InferenceSession(
-            serialized, options, providers=["CPUExecutionProvider"]
+        session = export_session(
+            _LastHiddenState(transformer, names),
+            [example[name] for name in names],
+            input_names=names,
+            output_name=HIDDEN,
+            dynamic_axes={name: {0: "batch", 1: "tokens"} for name in (*names, HIDDEN)},
+            # As many threads as torch uses (OMP_NUM_THREADS, a worker's setting).
+            threads=torch.get_num_threads(),
         )
-        return cls(session, names)
+        return None if session is None else cls(session, names)
 
     def run(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
         feed = {name: inputs[name] for name in self.input_names}
