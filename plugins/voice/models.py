@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 from typing import BinaryIO
 
+from fusiondesk.plugins.cache_folders import move_into_place
 from fusiondesk.plugins.errors import PluginLoadError
 
 PLUGIN = "voice"
@@ -105,13 +105,7 @@ def assemble(target: Path, side_files: list[Path], pieces: list[Piece]) -> Path:
             "pieces": [piece.sha256 for piece in pieces],
         }
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
-        shutil.rmtree(target, ignore_errors=True)
-        try:
-            os.rename(staging, target)
-        except OSError:
-            # Another process assembled it meanwhile; keep theirs if it is sound.
-            if not _intact(target, pieces):
-                raise
+        move_into_place(staging, target, lambda folder: _intact(folder, pieces))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     if not _intact(target, pieces):
