@@ -270,7 +270,8 @@ class Settings(BaseSettings):
         default=None,
         ge=0,
         description="Messages with a voice note and a screenshot per intent that the demo model "
-        "trains on (None: the demo's measured 4; 0: its texts alone).",
+        "trains on (None: 0, its texts alone; 4 was measured best on attachments, see "
+        "docs/training.md for why it is not the default yet).",
     )
     executor: Literal["inline", "celery"] = Field(
         default="inline",

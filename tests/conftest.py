@@ -56,9 +56,8 @@ def registry(settings: Settings) -> PluginRegistry:
     return build_registry(settings)
 
 
-TEST_DEMO_ATTACHMENTS_PER_INTENT = 2
-"""The suite's demo trains on 2 voice-note-and-screenshot messages per intent, not ``make run``'s
-4: transcribing and reading them is most of its cost, paid once per test run. The servers the
+TEST_DEMO_ATTACHMENTS_PER_INTENT = 0
+"""The suite's demo is ``make run``'s: its texts alone, the shipped default. The servers the
 tests start (``fusiondesk serve``) read it too, so they find the suite's demo up to date."""
 os.environ.setdefault(
     "FUSIONDESK_DEMO_ATTACHMENTS_PER_INTENT", str(TEST_DEMO_ATTACHMENTS_PER_INTENT)

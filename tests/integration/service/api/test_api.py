@@ -6,7 +6,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from fusiondesk.service.demo.messages import attachments_possible
 from tests.integration.service.api.messages import send_text
 
 pytestmark = pytest.mark.integration
@@ -56,10 +55,7 @@ def test_multipart_text_field_works(client: TestClient) -> None:
 def test_health_and_readiness(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
-    assert ready["status"] == "ready"
-    # The demo reads transcripts and screenshot text in slots of their own (issue 21).
-    text_space = ["image_text", "text", "voice_transcript"]
-    assert ready["model"]["slots"] == (text_space if attachments_possible() else ["text"])
+    assert ready["status"] == "ready" and ready["model"]["slots"] == ["text"]
 
 
 def test_openapi_documents_the_message_endpoint(client: TestClient) -> None:
