@@ -29,7 +29,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
-from fusiondesk.service.api.deps import get_runtime
+from fusiondesk.service.api.deps import runtime_of
 from fusiondesk.service.api.ratelimit import FailedAuthentications, RateLimiter
 from fusiondesk.service.conversations.store import ConversationMeta
 from fusiondesk.service.errors import (
@@ -78,7 +78,7 @@ def _find_key(keys: list[ApiKey], presented: str) -> ApiKey | None:
 async def authenticate(connection: HTTPConnection) -> Principal:
     """The caller, after its rate limits; raises 401 for a missing (when required) or unknown
     key and 429 past a limit. Works for HTTP requests and WebSockets alike."""
-    runtime = get_runtime(connection)
+    runtime = runtime_of(connection)
     auth = runtime.settings.auth
     ip = connection.client.host if connection.client else "unknown"
     presented = connection.headers.get("x-api-key") or connection.query_params.get("key")
@@ -126,7 +126,7 @@ async def _count_failure(failures: FailedAuthentications, ip: str, reason: str) 
 
 async def enforce_rate_limits(connection: HTTPConnection, principal: Principal) -> None:
     """Counts one request (or WebSocket message) against the IP's and the key's limits."""
-    limits = get_runtime(connection).settings.rate_limits
+    limits = runtime_of(connection).settings.rate_limits
     limiter: RateLimiter = connection.app.state.limiter
     buckets = [("ip", f"ip:{principal.ip}", limits.per_ip_per_minute)]
     if principal.key_name is not None:

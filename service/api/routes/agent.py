@@ -23,7 +23,7 @@ from fusiondesk.service.api.agent_schemas import (
     entries_out,
 )
 from fusiondesk.service.api.conversation_schemas import error_event, live_event, turns_out
-from fusiondesk.service.api.deps import RuntimeDep, get_runtime
+from fusiondesk.service.api.deps import RuntimeDep, runtime_of
 from fusiondesk.service.api.media import MediaKey, media_response
 from fusiondesk.service.api.openapi import AUTH_ERRORS, error_responses
 from fusiondesk.service.api.routes.realtime import _check_origin, _refuse
@@ -232,7 +232,7 @@ async def agent_feed(websocket: WebSocket) -> None:
     """The queue on connect (``queue`` event), then every handoff event live: ``handoff``,
     ``customer_message``, ``agent_joined``, ``agent_message``, ``note``, ``handed_back``,
     ``resolved``. Frames in: ``{"type": "ping"}``, ``{"type": "typing", "conversation_id"}``."""
-    runtime = get_runtime(websocket)
+    runtime = runtime_of(websocket)
     try:
         _check_origin(websocket, runtime.settings.cors_origins)
         principal = await authenticate(websocket)

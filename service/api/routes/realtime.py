@@ -32,7 +32,7 @@ from fusiondesk.service.api.conversation_schemas import (
     live_event,
     turns_out,
 )
-from fusiondesk.service.api.deps import get_runtime
+from fusiondesk.service.api.deps import runtime_of
 from fusiondesk.service.api.errors import error_response
 from fusiondesk.service.api.middleware import origin_allowed
 from fusiondesk.service.api.security import (
@@ -62,7 +62,7 @@ MAX_QUEUED_MESSAGES = 16
 
 @router.websocket("/v1/conversations/{conversation_id}/ws")
 async def chat_socket(websocket: WebSocket, conversation_id: str) -> None:
-    runtime = get_runtime(websocket)
+    runtime = runtime_of(websocket)
     try:
         _check_origin(websocket, runtime.settings.cors_origins)
         principal = await authenticate(websocket)
