@@ -198,11 +198,11 @@ class CelerySettings(BaseModel):
         "the longest encode (long audio) plus queueing, or work is done twice.",
     )
     resubmit_after_s: float = Field(
-        default=1800.0,
+        default=60.0,
         gt=0,
         description="A part without a result after this long is published again under the same "
-        "id (tasks are idempotent): covers a message lost with its worker between Redis handing "
-        "it out and recording it as unacknowledged.",
+        "id (tasks are idempotent, and a worker skips one whose result is stored): covers a "
+        "message lost with its worker between Redis handing it out and recording it.",
     )
     max_retries: int = Field(default=3, ge=0, description="Tries after the first, then dead.")
     retry_backoff_s: float = Field(default=1.0, ge=0, description="First retry delay; doubles.")

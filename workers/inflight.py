@@ -7,16 +7,20 @@ worker holds a message, so a killed worker's messages wait out that hour.
 
 Here each worker process is an *owner*: its hostname plus a random incarnation, so that a
 replacement started under the same name is a different owner. The owner records every delivery
-tag it receives in a set of its own (``fusiondesk:inflight:<owner>``) before kombu records it
-as unacknowledged, and removes it once acknowledged. A thread beats a key with a short
-time-to-live (``fusiondesk:alive:<owner>``, ``liveness_ttl_s``); it runs beside the task
-threads, so a worker busy with a slow encode keeps beating and keeps its messages. Every beat,
-one worker of the fleet (whichever takes the sweep lock) looks for owners whose key expired and
-puts their messages back through kombu's own restore, which is atomic: a message restored twice
-is queued once.
+tag it receives in a set of its own (``fusiondesk:inflight:<owner>``), in the same Redis
+transaction in which kombu records it as unacknowledged, and removes it once acknowledged. A
+thread beats a key with a short time-to-live (``fusiondesk:alive:<owner>``,
+``liveness_ttl_s``); it runs beside the task threads, so a worker busy with a slow encode keeps
+beating and keeps its messages. Every beat, one worker of the fleet (whichever takes the sweep
+lock) looks for owners whose key expired and puts their messages back through kombu's own
+restore, which is atomic: a message restored twice is queued once.
 
 From ``kill -9`` to the message back in the queue: at most the time-to-live (6 s by default)
-plus one beat (2 s). A message is queued again, not lost, if its worker was only cut off from
+plus one beat (2 s). One window is left that no worker-side record can close: kombu's ``BRPOP``
+takes a message from the queue and the worker records it a few microseconds later; a worker
+killed in between takes the message with it. The API publishes a part again when it has no
+result after ``resubmit_after_s`` (60 s by default), so such a message is late, not lost.
+A message is queued again, not lost, if its worker was only cut off from
 Redis for longer than that: the encode may run twice, but a task's result is keyed by its id
 and the API takes the first one (``fusiondesk.workers.client``): the customer is answered once.
 """
@@ -33,6 +37,8 @@ from typing import Any
 import redis
 from kombu.exceptions import OperationalError
 from kombu.transport import redis as kombu_redis
+from kombu.transport import virtual
+from kombu.utils.json import dumps as json_dumps
 
 logger = logging.getLogger(__name__)
 
@@ -66,20 +72,29 @@ def inflight_key(owner: str) -> str:
 def track_deliveries(client: redis.Redis, owner: str) -> None:
     """Make this process's kombu Redis channels record the delivery tags ``owner`` holds.
 
-    Recorded before kombu's own bookkeeping and forgotten after it, so a crash in between
-    leaves a tag recorded whose message is not unacknowledged, which the sweep skips: never
-    the other way round.
+    Recorded in kombu's own transaction and forgotten after kombu's acknowledgement, so a kill
+    at any point leaves either nothing recorded or a tag recorded whose message is
+    unacknowledged (returned by the sweep) or already settled (skipped by it).
     """
     key = inflight_key(owner)
     QoS = kombu_redis.QoS
     # kombu is unannotated: the originals, typed loosely to be called from typed code.
-    append: Callable[..., None] = QoS.append
     ack: Callable[..., None] = QoS.ack
     reject: Callable[..., None] = QoS.reject
 
     def tracked_append(self: Any, message: Any, delivery_tag: str) -> None:
-        client.sadd(key, delivery_tag)
-        append(self, message, delivery_tag)
+        # kombu's ``QoS.append`` with our record added to its transaction. Two transactions
+        # left a window (the test that kills a worker the moment it holds a message hit it):
+        # the tag recorded here, the message not yet unacknowledged, so the sweep had nothing
+        # to return and the message was gone.
+        delivery = message.delivery_info
+        record = json_dumps([message._raw, delivery["exchange"], delivery["routing_key"]])
+        with self.pipe_or_acquire() as pipe:
+            pipe.sadd(key, delivery_tag)
+            pipe.zadd(self.unacked_index_key, {delivery_tag: time.time()})
+            pipe.hset(self.unacked_key, delivery_tag, record)
+            pipe.execute()
+        virtual.QoS.append(self, message, delivery_tag)
 
     def tracked_ack(self: Any, delivery_tag: str) -> None:
         if not _on_open_channel(ack, self, delivery_tag):

@@ -10,10 +10,18 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+import kombu
 import pytest
 import redis
+from kombu.transport import redis as kombu_redis
 
-from fusiondesk.workers.inflight import ALIVE_KEY_PREFIX, OWNERS_KEY, Liveness, inflight_key
+from fusiondesk.workers.inflight import (
+    ALIVE_KEY_PREFIX,
+    OWNERS_KEY,
+    Liveness,
+    inflight_key,
+    track_deliveries,
+)
 from fusiondesk.workers.local import LocalRedis
 
 pytestmark = [pytest.mark.integration]
@@ -109,3 +117,35 @@ def test_withdraw_gives_back_what_the_owner_holds(client: redis.Redis) -> None:
     assert restored == ["l1"]
     assert not client.exists(ALIVE_KEY_PREFIX + "leaving@t/4", inflight_key("leaving@t/4"))
     assert b"leaving@t/4" not in client.smembers(OWNERS_KEY)
+
+
+def test_a_delivery_is_recorded_with_kombus_own_copy_and_a_dead_owners_goes_back(
+    redis_server: LocalRedis, client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through a real kombu consumer: the tag is held exactly while kombu holds the message."""
+    for method in ("append", "ack", "reject"):  # track_deliveries patches kombu for the process
+        monkeypatch.setattr(kombu_redis.QoS, method, getattr(kombu_redis.QoS, method))
+    track_deliveries(client, "taker@t/5")
+    held = inflight_key("taker@t/5")
+    with kombu.Connection(f"redis://127.0.0.1:{redis_server.port}/7") as connection:
+        queue = connection.SimpleQueue("inflight-test")
+        try:
+            queue.put({"n": 1})
+            first = queue.get(timeout=5)
+            tag = first.delivery_tag
+            assert client.smembers(held) == {tag.encode()}
+            assert client.hexists("unacked", tag) and client.zscore("unacked_index", tag)
+
+            # Its owner dies holding it: the sweep puts it back through kombu's restore.
+            restore = connection.default_channel.qos.restore_by_tag
+            owner = Liveness(client, "taker@t/5", BEAT_S, TTL_S, restore)
+            assert owner.return_messages("taker@t/5") == 1
+            again = queue.get(timeout=5)
+            assert again.payload == {"n": 1}
+            assert client.smembers(held) == {again.delivery_tag.encode()}
+
+            again.ack()
+            assert not client.exists(held)
+            assert not client.hexists("unacked", again.delivery_tag)
+        finally:
+            queue.close()
