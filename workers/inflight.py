@@ -20,8 +20,8 @@ plus one beat (2 s). One window is left that no worker-side record can close: ko
 takes a message from the queue and the worker records it a few microseconds later; a worker
 killed in between takes the message with it. The API publishes a part again when it has no
 result after ``resubmit_after_s`` (60 s by default), so such a message is late, not lost.
-A message is queued again, not lost, if its worker was only cut off from
-Redis for longer than that: the encode may run twice, but a task's result is keyed by its id
+A message is queued again, not lost, if its worker was only cut off from Redis for longer than
+the time-to-live: the encode may run twice, but a task's result is keyed by its id
 and the API takes the first one (``fusiondesk.workers.client``): the customer is answered once.
 """
 
@@ -81,6 +81,8 @@ def track_deliveries(client: redis.Redis, owner: str) -> None:
     # kombu is unannotated: the originals, typed loosely to be called from typed code.
     ack: Callable[..., None] = QoS.ack
     reject: Callable[..., None] = QoS.reject
+    base_append: Callable[..., None] = virtual.QoS.append
+    encode: Callable[[object], str] = json_dumps
 
     def tracked_append(self: Any, message: Any, delivery_tag: str) -> None:
         # kombu's ``QoS.append`` with our record added to its transaction. Two transactions
@@ -88,13 +90,13 @@ def track_deliveries(client: redis.Redis, owner: str) -> None:
         # the tag recorded here, the message not yet unacknowledged, so the sweep had nothing
         # to return and the message was gone.
         delivery = message.delivery_info
-        record = json_dumps([message._raw, delivery["exchange"], delivery["routing_key"]])
+        record = encode([message._raw, delivery["exchange"], delivery["routing_key"]])
         with self.pipe_or_acquire() as pipe:
             pipe.sadd(key, delivery_tag)
             pipe.zadd(self.unacked_index_key, {delivery_tag: time.time()})
             pipe.hset(self.unacked_key, delivery_tag, record)
             pipe.execute()
-        virtual.QoS.append(self, message, delivery_tag)
+        base_append(self, message, delivery_tag)
 
     def tracked_ack(self: Any, delivery_tag: str) -> None:
         if not _on_open_channel(ack, self, delivery_tag):
