@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from fusiondesk.plugins import PluginRegistry
+from fusiondesk.plugins.onnx_session import use_graph_cache
 from fusiondesk.service.errors import ConfigurationError
 from fusiondesk.service.settings import Settings
 from fusiondesk.service.understanding.executor import Executor
@@ -40,6 +41,8 @@ class ExecutorFactory(Protocol):
 def build_registry(settings: Settings, text_encoder: str | None = None) -> PluginRegistry:
     """The plugins the settings describe; text is embedded by the packaged ``text_encoder``
     (default: ``settings.text_encoder``) unless the text plugin's settings name a model_path."""
+    # Before any plugin loads: a restart reads the graphs its encoders exported last time.
+    use_graph_cache(settings.cache_dir / "graphs")
     registry = PluginRegistry.discover(
         configs=settings.plugins,
         device=settings.device,
