@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from fusiondesk.plugins import Part  # noqa: E402
-from fusiondesk.service.demo import ensure_demo_model  # noqa: E402
+from fusiondesk.service.demo.model import ensure_demo_model  # noqa: E402
 from fusiondesk.service.replies.templates import Reply  # noqa: E402
 from fusiondesk.service.runtime import Runtime  # noqa: E402
 from fusiondesk.service.settings import (  # noqa: E402

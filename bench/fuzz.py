@@ -145,7 +145,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases-per-operation", type=int, default=300)
     arguments = parser.parse_args()
-    from fusiondesk.service.demo import ensure_demo_model
+    from fusiondesk.service.demo.model import ensure_demo_model
     from fusiondesk.service.understanding.wiring import build_registry
 
     base = Settings()

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from fusiondesk.plugins import Part, Payload
 from fusiondesk.plugins.image import ImageConfig, ImagePlugin
 from fusiondesk.service.api import create_app
-from fusiondesk.service.demo import ensure_demo_model
+from fusiondesk.service.demo.model import ensure_demo_model
 from fusiondesk.service.settings import Settings
 from fusiondesk.service.synth.screenshot import Screenshot, ScreenshotRenderer
 from fusiondesk.service.understanding.wiring import build_registry

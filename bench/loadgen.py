@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fusiondesk.plugins import Part
-from fusiondesk.service.demo import ensure_demo_model
+from fusiondesk.service.demo.model import ensure_demo_model
 from fusiondesk.service.runtime import Runtime
 from fusiondesk.service.settings import Settings
 from fusiondesk.service.understanding.wiring import build_registry

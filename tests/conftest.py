@@ -67,7 +67,7 @@ os.environ.setdefault(
 @pytest.fixture(scope="session")
 def demo_model_dir(settings: Settings, registry: PluginRegistry) -> Path:
     """The bundled demo domain's model, trained once per test run (under a minute)."""
-    from fusiondesk.service.demo import ensure_demo_model
+    from fusiondesk.service.demo.model import ensure_demo_model
 
     model_dir = settings.resolved_model_dir
     ensure_demo_model(

@@ -30,7 +30,7 @@ def serve(
 
     from fusiondesk.service.api import create_app
     from fusiondesk.service.cli.graceful import SHUTDOWN_MARGIN_S, GracefulServer
-    from fusiondesk.service.demo import ensure_demo_model
+    from fusiondesk.service.demo.model import ensure_demo_model
     from fusiondesk.service.observability import configure_logging
     from fusiondesk.service.understanding.wiring import build_registry
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from fusiondesk.plugins import PluginRegistry
-from fusiondesk.service.demo import SOURCE_STAMP, demo_source_digest, ensure_demo_model
 from fusiondesk.service.demo.messages import CACHE_FOLDER, attachments_possible
+from fusiondesk.service.demo.model import SOURCE_STAMP, demo_source_digest, ensure_demo_model
 from fusiondesk.service.settings import Settings
 from fusiondesk.service.understanding.fusion import IntentClassifier
 from tests.conftest import TEST_DEMO_ATTACHMENTS_PER_INTENT
