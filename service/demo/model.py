@@ -16,7 +16,6 @@ from fusiondesk.service.demo.messages import (
     demo_training_file,
 )
 from fusiondesk.service.replies.domain import copy_domain
-from fusiondesk.service.training import TrainingOptions, train_from_file
 from fusiondesk.service.understanding.fusion.domain_words import DOMAIN_WORDS_FILE
 from fusiondesk.service.understanding.fusion.model import CONFIG_FILE
 
@@ -65,6 +64,9 @@ def ensure_demo_model(
         and (model_dir / DOMAIN_WORDS_FILE).is_file()  # older demos lack the voice hint
     ):
         return False
+    # Imported only to train: ``fusiondesk serve`` calls this at every start (see synth.voice).
+    from fusiondesk.service.training import TrainingOptions, train_from_file
+
     train_from_file(
         demo_training_file(DEMO_INTENTS, cache_dir, per_intent),
         model_dir,

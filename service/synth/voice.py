@@ -22,11 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import resample_poly
 from tqdm.auto import tqdm
 
 from fusiondesk.service.errors import FusionDeskError
-from fusiondesk.service.training.data import load_dataset
 
 ESPEAK = "espeak-ng"
 VOICES = (
@@ -116,6 +114,8 @@ def speak(text: str, delivery: Delivery = Delivery(), *, seed: int = 0) -> bytes
 def resampled(samples: np.ndarray, rate: int, new_rate: int) -> np.ndarray:
     """16-bit ``samples`` at ``new_rate``; going down, the band above its Nyquist is cut first
     (a polyphase filter), as a telephone line's codec does."""
+    from scipy.signal import resample_poly  # see synthesize_voice_dataset on why here
+
     divisor = math.gcd(rate, new_rate)
     filtered = resample_poly(samples.astype(np.float64), new_rate // divisor, rate // divisor)
     clipped: np.ndarray = np.clip(np.round(filtered), -32768, 32767).astype(np.int16)
@@ -158,6 +158,11 @@ def synthesize_voice_dataset(
     progress: bool = True,
 ) -> SynthSummary:
     """Speak every text row of ``data`` ``variants`` times into ``out_dir``."""
+    # Imported here, as SciPy is: ``fusiondesk serve`` imports this module (the demo's voice
+    # notes) at every start, and the training package with scikit-learn and SciPy would cost
+    # each restart about two seconds for functions it only calls when it trains the demo.
+    from fusiondesk.service.training.data import load_dataset
+
     rows = [
         (example.inputs["text"], example.intent)
         for example in load_dataset(data).examples

@@ -1,4 +1,5 @@
-"""The API's start imports what serving needs, not the training stack.
+"""The API's start (``fusiondesk serve``: the demo check, then the app) imports what serving
+needs, not the training stack.
 
 Every second of imports is a second of every restart (a deploy, a crash) in which messages
 wait: the demo package once pulled training, scikit-learn and SciPy into the API (about 1.8 s
@@ -16,9 +17,9 @@ from tests.paths import ROOT
 TRAINING_ONLY = ("fusiondesk.service.training", "sklearn", "scipy", "matplotlib")
 
 
-def test_importing_the_api_leaves_the_training_stack_out() -> None:
+def test_starting_the_api_leaves_the_training_stack_out() -> None:
     probe = (
-        "import json, sys; import fusiondesk.service.api.app; "
+        "import json, sys; import fusiondesk.service.api.app, fusiondesk.service.demo.model; "
         f"print(json.dumps([name for name in {list(TRAINING_ONLY)!r} if name in sys.modules]))"
     )
     result = subprocess.run(
