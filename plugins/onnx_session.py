@@ -21,8 +21,9 @@ import os
 import re
 import sys
 import tempfile
+import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,18 +60,19 @@ def export_session(
     ``threads``: the session's intra-op threads. No spinning between calls: the cores are
     shared with the event loop and the other models.
     """
+    serialized = kept_graph(
+        lambda: module_identity(module, example, input_names, output_name, dynamic_axes),
+        lambda: export_graph(module, example, input_names, output_name, dynamic_axes),
+    )
+    return None if serialized is None else graph_session(serialized, threads)
+
+
+def graph_session(serialized: bytes, threads: int) -> Any | None:
+    """An ONNX Runtime session of a serialized graph; None without ONNX Runtime."""
     try:
         import onnxruntime
     except ImportError:
         return None
-    cached = _cached_graph(module, example, input_names, output_name, dynamic_axes)
-    serialized = _read(cached) if cached is not None else None
-    if serialized is None:
-        serialized = _export(module, example, input_names, output_name, dynamic_axes)
-        if serialized is None:
-            return None
-        if cached is not None:
-            _keep(cached, serialized)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -78,7 +80,27 @@ def export_session(
     return onnxruntime.InferenceSession(serialized, options, providers=["CPUExecutionProvider"])
 
 
-def _export(
+def kept_graph(identity: Callable[[], bytes], build: Callable[[], bytes | None]) -> bytes | None:
+    """The graph kept under ``identity`` (everything the graph depends on), else ``build()``'s,
+    kept for the next start. ``identity`` is only computed with a graph cache in use."""
+    if not _graph_cache:
+        return build()
+    try:
+        import onnxruntime
+    except ImportError:
+        return None
+    digest = hashlib.blake2b(identity(), digest_size=20)
+    digest.update(repr((OPSET, torch.__version__, onnxruntime.__version__)).encode())
+    path = _graph_cache[0] / f"{digest.hexdigest()}.onnx"
+    serialized = _read(path)
+    if serialized is None:
+        serialized = build()
+        if serialized is not None:
+            _keep(path, serialized)
+    return serialized
+
+
+def export_graph(
     module: nn.Module,
     example: Sequence[torch.Tensor],
     input_names: Sequence[str],
@@ -115,34 +137,26 @@ def _export(
         torch.backends.mha.set_fastpath_enabled(fastpath)
 
 
-def _cached_graph(
+def module_identity(
     module: nn.Module,
     example: Sequence[torch.Tensor],
     input_names: Sequence[str],
     output_name: str,
     dynamic_axes: dict[str, dict[int, str]],
-) -> Path | None:
-    """Where ``module``'s graph is kept, named by everything its trace depends on: the code and
-    plain attributes of every layer (a constant like a temperature is baked into the graph),
-    the weights, the inputs, and the exporter's versions."""
-    if not _graph_cache:
-        return None
-    import onnxruntime
-
+) -> bytes:
+    """Everything ``module``'s trace depends on: the code and plain attributes of every layer
+    (a constant like a temperature is baked into the graph), the weights and the inputs."""
     digest = hashlib.blake2b(digest_size=20)
     signature = (
         list(input_names),
         [(tensor.dtype, tensor.dim()) for tensor in example],
         output_name,
         sorted((name, sorted(axes.items())) for name, axes in dynamic_axes.items()),
-        OPSET,
-        torch.__version__,
-        onnxruntime.__version__,
     )
     digest.update(repr(signature).encode())
     layer_types = dict.fromkeys(type(layer) for layer in module.modules())
     for module_name in sorted({layer_type.__module__ for layer_type in layer_types}):
-        digest.update(_module_code(module_name))
+        digest.update(module_code(module_name))
     digest.update(repr([layer_type.__qualname__ for layer_type in layer_types]).encode())
     for name, layer in module.named_modules():
         digest.update(f"{name}:{_plain_attributes(layer)}".encode())
@@ -150,13 +164,13 @@ def _cached_graph(
         for name, tensor in module.state_dict().items():
             digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
             digest.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
-    return _graph_cache[0] / f"{digest.hexdigest()}.onnx"
+    return digest.digest()
 
 
 @functools.cache
-def _module_code(module_name: str) -> bytes:
-    """The source file of a layer's module (whole files: ``inspect.getsource`` of each class
-    cost a third of a second of every start)."""
+def module_code(module_name: str) -> bytes:
+    """The source file of a loaded module, for identities (whole files: ``inspect.getsource``
+    of each layer's class cost a third of a second of every start)."""
     path = getattr(sys.modules.get(module_name), "__file__", None)
     try:
         return Path(path).read_bytes() if path else module_name.encode()
@@ -178,10 +192,17 @@ def _plain_attributes(layer: nn.Module) -> str:
 def _read(path: Path) -> bytes | None:
     try:
         serialized = path.read_bytes()
-        os.utime(path)  # recently used: the last to be pruned
+        _touch(path)  # recently used: the last to be pruned
     except OSError:
         return None
     return serialized
+
+
+def _touch(path: Path) -> None:
+    # The clock of the ordinary touch ticks every few milliseconds: uses that close together
+    # would tie, and the pruning would pick between them at random.
+    now = time.time_ns()
+    os.utime(path, ns=(now, now))
 
 
 def _keep(path: Path, serialized: bytes) -> None:
@@ -193,6 +214,7 @@ def _keep(path: Path, serialized: bytes) -> None:
             part.write(serialized)
         os.chmod(part.name, 0o644)  # private by default; the cache may serve several users
         os.replace(part.name, path)
+        _touch(path)
         kept = sorted(path.parent.glob("*.onnx"), key=lambda graph: graph.stat().st_mtime)
         for stale in kept[:-KEPT_GRAPHS]:
             stale.unlink(missing_ok=True)

@@ -13,7 +13,7 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -28,9 +28,13 @@ from transformers.utils import logging as transformers_logging  # noqa: E402
 
 from fusiondesk.plugins.errors import PluginLoadError  # noqa: E402
 from fusiondesk.plugins.text.onnx_graph import OnnxTransformer  # noqa: E402
-from fusiondesk.plugins.text.packaged import (  # noqa: E402
+from fusiondesk.plugins.text.packaged import encoder_width  # noqa: E402
+from fusiondesk.plugins.text.packaged import (
     packaged_minilm_path as packaged_minilm_path,  # where it has always been imported from
 )
+
+if TYPE_CHECKING:  # importing it costs a second of SciPy and more, for a model built lazily
+    from transformers import PreTrainedModel
 
 # Loading a packaged model is instant; its per-weight progress bar is noise in server logs.
 transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
@@ -41,12 +45,20 @@ CALL_COST_TOKENS = 32
 varied batches of 32 BANKING77 texts: 8, 16 and 32 gave 1.29, 1.28 and 1.24 ms per text,
 against 1.84 ms with no split."""
 
+TORCH_MODEL = "torch_model"
+"""The torch model's name among the encoder's submodules (its parameters: ``torch_model.*``)."""
 GRAPH_EXAMPLE = ("an example sentence", "a second, somewhat longer example sentence to export")
 """Two lengths, so the exported graph keeps batch and sequence length dynamic."""
 
 
 class SentenceEncoder(nn.Module):
-    """A transformer encoder with mean pooling; ``forward`` is differentiable for fine-tuning."""
+    """A transformer encoder with mean pooling; ``forward`` is differentiable for fine-tuning.
+
+    ``lazy``: build the torch model only when something needs it (training, saving, the torch
+    path). Serving on CPU runs an ONNX graph, which a start reads back from the graph cache:
+    such an encoder never builds its torch model. Its ``parameters()`` are empty until then, so
+    whoever trains asks for an eager one (the default).
+    """
 
     def __init__(
         self,
@@ -55,36 +67,65 @@ class SentenceEncoder(nn.Module):
         device: str = "cpu",
         max_length: int = 256,
         onnx: bool = True,
+        lazy: bool = False,
     ) -> None:
         super().__init__()
         if not (model_path / "config.json").is_file():
             raise PluginLoadError("text", f"no encoder config.json under {model_path}")
         self.model_path = model_path
         self.tokenizer = AutoTokenizer.from_pretrained(str(model_path), local_files_only=True)
-        self.transformer = AutoModel.from_pretrained(str(model_path), local_files_only=True)
         self.max_length = max_length
-        self.dim = int(self.transformer.config.hidden_size)
+        self.dim = encoder_width(model_path)
         # Inference on CPU runs an ONNX Runtime graph of the same weights (see onnx_graph);
         # ``onnx=False`` keeps torch (bench/encoders.py compares the two).
         self.onnx = onnx
+        self._device = torch.device(device)
         self._graph: OnnxTransformer | None = None
-        self.to(device)
-        self.eval()
+        self._as_saved = True
+        """The weights are the folder's: no training step since (its kept graph holds them)."""
         # Tokenizers and torch modules are not safe to share across threads mid-call.
         self._lock = threading.Lock()
+        self._building = threading.Lock()
+        if not (lazy and self._serves_from_graph):
+            self.transformer  # noqa: B018 - built now: the caller trains or runs torch
+        self.eval()
+
+    @property
+    def transformer(self) -> PreTrainedModel:
+        """The torch model, built on first use (see ``lazy``)."""
+        with self._building:
+            model = self._modules.get(TORCH_MODEL)
+            if model is None:
+                model = AutoModel.from_pretrained(str(self.model_path), local_files_only=True)
+                model.to(self._device).train(self.training)
+                self.add_module(TORCH_MODEL, model)
+            return cast("PreTrainedModel", model)
+
+    @property
+    def _serves_from_graph(self) -> bool:
+        return self._device.type == "cpu" and self.onnx
 
     def train(self, mode: bool = True) -> SentenceEncoder:
-        super().train(mode)
         if mode:  # the weights are about to change: an exported graph would hold the old ones
+            self.transformer  # noqa: B018 - built before it trains
+            self._as_saved = False
             self._graph = None
-        elif self._graph is None and self.device.type == "cpu" and self.onnx:
-            self._graph = OnnxTransformer.export(self.transformer, self.tokenize(GRAPH_EXAMPLE))
+        super().train(mode)
+        if not mode and self._graph is None and self._serves_from_graph:
+            self._graph = self._export_graph()
         return self
+
+    def _export_graph(self) -> OnnxTransformer | None:
+        def example() -> dict[str, torch.Tensor]:
+            return self.tokenize(GRAPH_EXAMPLE)
+
+        if self._as_saved:
+            return OnnxTransformer.from_folder(self.model_path, lambda: self.transformer, example)
+        return OnnxTransformer.export(self.transformer, example())
 
     @property
     def device(self) -> torch.device:
-        parameter: torch.Tensor = next(self.transformer.parameters())
-        return parameter.device
+        return self._device
 
     def tokenize(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
         batch = self._tokens(texts, "pt")
@@ -154,7 +195,7 @@ class SentenceEncoder(nn.Module):
 @functools.lru_cache(maxsize=4)
 def shared_sentence_encoder(model_path: Path, device: str = "cpu") -> SentenceEncoder:
     """One encoder per (path, device) in a process, shared by every plugin that embeds text."""
-    return SentenceEncoder(model_path, device=device)
+    return SentenceEncoder(model_path, device=device, lazy=True)
 
 
 def padding_aware_runs(sorted_lengths: np.ndarray, call_cost: int) -> list[slice]:

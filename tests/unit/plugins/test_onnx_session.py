@@ -71,7 +71,7 @@ def test_a_second_start_reads_the_kept_graph_without_tracing(
     def no_export(*_: object) -> bytes:
         raise AssertionError("traced again although the graph was kept")
 
-    monkeypatch.setattr(onnx_session, "_export", no_export)
+    monkeypatch.setattr(onnx_session, "export_graph", no_export)
     _run(_session(module), module)
 
 
@@ -119,5 +119,5 @@ def test_the_least_recently_used_graphs_are_pruned(
     def no_export(*_: object) -> bytes:
         raise AssertionError("the most recently used graph was pruned")
 
-    monkeypatch.setattr(onnx_session, "_export", no_export)
+    monkeypatch.setattr(onnx_session, "export_graph", no_export)
     _session(modules[0])

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from fusiondesk.plugins.onnx_session import use_graph_cache
 from fusiondesk.plugins.text.encoder import (
+    TORCH_MODEL,
     SentenceEncoder,
     packaged_minilm_path,
     padding_aware_runs,
@@ -78,3 +82,22 @@ def test_padding_aware_runs(
 ) -> None:
     cut = padding_aware_runs(np.array(lengths), call_cost)
     assert [(run.start, run.stop) for run in cut] == runs
+
+
+def test_a_start_with_the_graph_kept_never_builds_the_torch_model(
+    encoder: SentenceEncoder, tmp_path: Path
+) -> None:
+    use_graph_cache(tmp_path)
+    try:
+        first = SentenceEncoder(packaged_minilm_path(), lazy=True)
+        assert list(tmp_path.glob("*.onnx")), "the exported graph was not kept"
+        again = SentenceEncoder(packaged_minilm_path(), lazy=True)
+        assert TORCH_MODEL not in again._modules  # served from the kept graph alone
+        np.testing.assert_allclose(again.encode(TEXTS), encoder.encode(TEXTS), atol=1e-5)
+        np.testing.assert_allclose(first.encode(TEXTS), encoder.encode(TEXTS), atol=1e-5)
+        # Whoever trains gets the torch model at once (its parameters are what it trains).
+        assert TORCH_MODEL in SentenceEncoder(packaged_minilm_path())._modules
+        assert again.train()._graph is None
+        assert TORCH_MODEL in again._modules and len(list(again.parameters())) > 0
+    finally:
+        use_graph_cache(None)
