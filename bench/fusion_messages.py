@@ -31,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.voice_accuracy import BANKING77, clear_delivery  # noqa: E402
+from bench.voice_accuracy import DATA, clear_delivery  # noqa: E402
 from fusiondesk.service.settings import Settings  # noqa: E402
 from fusiondesk.service.synth.messages import write_attachment_messages  # noqa: E402
 from fusiondesk.service.synth.screenshot import ScreenshotRenderer  # noqa: E402
@@ -44,6 +44,7 @@ from fusiondesk.service.understanding.fusion import IntentClassifier  # noqa: E4
 from fusiondesk.service.understanding.fusion.model import CONFIG_FILE  # noqa: E402
 from fusiondesk.service.understanding.wiring import build_registry  # noqa: E402
 
+BANKING77 = DATA / "banking77"
 HELD_OUT_CAPTIONS = (
     "hey",
     "see the screenshot",
