@@ -7,13 +7,14 @@ screenshot``'s renderer), plus a vague caption drawn from lines no model trained
 
 * text-only: trained on train.csv's 10,003 texts (shared with bench/voice_accuracy.py);
 * all slots: the same texts plus ``--train-per-intent`` messages per intent made by
-  ``fusiondesk.service.synth.messages`` (caption, voice note, screenshot).
+  ``fusiondesk.service.synth.messages`` (caption, voice note, screenshot); ``--slots`` trains
+  it on some slots alone (the demo's text-space slots: ``text voice_transcript image_text``).
 
 For the text-only model it also prints the rules measured for reading several text-space parts
 (the shipped one is ``combine_readings``: the surest reading wins). Media, transcripts and OCR
 are cached under FUSIONDESK_HOME/cache/fusion-messages, so reruns are quick.
 
-    python bench/fusion_messages.py [--sample 300] [--train-per-intent 4]
+    python bench/fusion_messages.py [--sample 300] [--train-per-intent 4] [--slots NAME ...]
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.voice_accuracy import BANKING77, clear_delivery  # noqa: E402
+from bench.voice_accuracy import DATA, clear_delivery  # noqa: E402
 from fusiondesk.service.settings import Settings  # noqa: E402
 from fusiondesk.service.synth.messages import write_attachment_messages  # noqa: E402
 from fusiondesk.service.synth.screenshot import ScreenshotRenderer  # noqa: E402
@@ -44,6 +45,7 @@ from fusiondesk.service.understanding.fusion import IntentClassifier  # noqa: E4
 from fusiondesk.service.understanding.fusion.model import CONFIG_FILE  # noqa: E402
 from fusiondesk.service.understanding.wiring import build_registry  # noqa: E402
 
+BANKING77 = DATA / "banking77"
 HELD_OUT_CAPTIONS = (
     "hey",
     "see the screenshot",
@@ -231,10 +233,13 @@ def all_slots_training_file(per_intent: int, seed: int, directory: Path) -> Path
     return combined
 
 
-def trained(data: Path, model_dir: Path, settings: Settings) -> IntentClassifier:
+def trained(
+    data: Path, model_dir: Path, settings: Settings, slots: list[str] | None = None
+) -> IntentClassifier:
     if not (model_dir / CONFIG_FILE).is_file():
         registry = build_registry(settings)
-        train_from_file(data, model_dir, registry, TrainingOptions(), cache_dir=settings.cache_dir)
+        options = TrainingOptions(slots=slots)
+        train_from_file(data, model_dir, registry, options, cache_dir=settings.cache_dir)
     return IntentClassifier.load(model_dir)
 
 
@@ -288,6 +293,12 @@ def main() -> None:
         default=4,
         help="Attachment messages per intent for the all-slots model (0: text-only model only).",
     )
+    parser.add_argument(
+        "--slots",
+        nargs="+",
+        help="Train the model with attachment messages on these slots alone (the demo's: "
+        "text voice_transcript image_text); default: every slot.",
+    )
     args = parser.parse_args()
     if not (BANKING77 / "train.csv").is_file() or not espeak_available():
         sys.exit("needs ../shared/data/banking77 and espeak-ng")
@@ -340,15 +351,17 @@ def main() -> None:
     train_file = all_slots_training_file(
         args.train_per_intent, args.seed, work / f"train-{args.train_per_intent}-{args.seed}"
     )
-    all_slots = trained(
+    slots = "+".join(args.slots) if args.slots else "all-slots"
+    with_attachments = trained(
         train_file,
-        settings.home / "models" / f"bench-banking77-all-slots-{args.train_per_intent}-{args.seed}",
+        settings.home / "models" / f"bench-banking77-{slots}-{args.train_per_intent}-{args.seed}",
         settings,
+        args.slots,
     )
     print_table(
-        f"all-slots model (the 10,003 texts + {args.train_per_intent} caption/voice/screenshot "
+        f"{slots} model (the 10,003 texts + {args.train_per_intent} caption/voice/screenshot "
         f"messages per intent; {time.perf_counter() - started:.0f} s)",
-        all_slots,
+        with_attachments,
         by_part,
         gold,
         spaces,

@@ -7,6 +7,7 @@ threshold under which the bot says "I don't know" is chosen on the calibrated co
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
 import torch
@@ -56,6 +57,11 @@ def fit_temperature(logits: torch.Tensor, targets: torch.Tensor) -> float:
     return temperature if math.isfinite(temperature) else 1.0
 
 
+Plateau = Literal["lowest", "middle"]
+"""Which threshold of a run of equally good ones to keep: the lowest (answer the most), or the
+middle of the run (the widest margin on both sides; docs/training.md, "Calibration")."""
+
+
 def choose_threshold(
     probabilities: np.ndarray,
     targets: np.ndarray,
@@ -63,6 +69,7 @@ def choose_threshold(
     *,
     recall_target: float | None = None,
     precision_target: float | None = None,
+    plateau: Plateau = "middle",
 ) -> tuple[float, str]:
     """The confidence under which the bot should say "I don't know", and the rule used.
 
@@ -72,7 +79,35 @@ def choose_threshold(
     out-of-scope recall among those whose rejections are out-of-scope often enough. Without
     out-of-scope rows: answer only where, on validation, the model is right more often than
     wrong at that confidence.
+
+    The default rule keeps the middle of its best run of thresholds (``plateau``): on a small
+    split, every threshold from 0 up to the least confident right answer can score the same
+    (the out_of_scope class catching every out-of-scope row), and the lowest of them, 0,
+    would never say "I don't know" to a question no intent covers. The target rules keep the
+    lowest, as before: their targets say how much to reject.
     """
+    candidates, scores, rule = threshold_scores(
+        probabilities,
+        targets,
+        config,
+        recall_target=recall_target,
+        precision_target=precision_target,
+    )
+    if rule != "balanced" or plateau == "lowest":
+        return float(candidates[scores.index(max(scores))]), rule
+    return plateau_middle(candidates, scores), "balanced_plateau_middle"
+
+
+def threshold_scores(
+    probabilities: np.ndarray,
+    targets: np.ndarray,
+    config: FusionConfig,
+    *,
+    recall_target: float | None = None,
+    precision_target: float | None = None,
+) -> tuple[np.ndarray, list[tuple[float, float]], str]:
+    """Each candidate threshold (0 and every validation confidence, ascending), its score
+    under the rule (higher is better), and the rule's name."""
     confidence = probabilities.max(axis=1)
     predicted = probabilities.argmax(axis=1)
     oos = config.out_of_scope_intent
@@ -84,7 +119,7 @@ def choose_threshold(
         rule = f"oos_recall>={recall_target:g}"
     elif has_oos and precision_target is not None:
         rule = f"oos_precision>={precision_target:g}"
-    best_threshold, best_score = 0.0, (-np.inf, -np.inf)
+    scores: list[tuple[float, float]] = []
     for threshold in candidates:
         answered = (confidence >= threshold) & (predicted != oos_index)
         correct = answered & (predicted == targets)
@@ -95,16 +130,41 @@ def choose_threshold(
             rejected = ~answered
             precision = float((~in_scope[rejected]).mean()) if rejected.any() else 1.0
             if recall_target is not None:
-                score = (min(recall, recall_target), accuracy)
+                scores.append((min(recall, recall_target), accuracy))
             elif precision_target is not None:
-                score = (min(precision, precision_target), recall)
+                scores.append((min(precision, precision_target), recall))
             else:
-                score = (accuracy + recall, 0.0)
+                scores.append((accuracy + recall, 0.0))
         else:
-            score = (float(correct.sum()) - float((answered & ~correct).sum()), 0.0)
-        if score > best_score:
-            best_threshold, best_score = float(threshold), score
-    return best_threshold, rule
+            scores.append((float(correct.sum()) - float((answered & ~correct).sum()), 0.0))
+    return candidates, scores, rule
+
+
+def plateau_middle(candidates: np.ndarray, scores: list[tuple[float, float]]) -> float:
+    """The middle of the widest run of consecutive best-scoring candidates.
+
+    Candidate ``k`` stands for every threshold in (candidate ``k-1``, candidate ``k``]: none
+    lies between two validation confidences. So the run from ``a`` to ``b`` scores the same
+    all over (candidate ``a-1``, candidate ``b``], and its middle keeps the widest margin to
+    the confidences where the score changes.
+    """
+    best = max(scores)
+    runs: list[tuple[int, int]] = []
+    for k, score in enumerate(scores):
+        if score != best:
+            continue
+        if runs and runs[-1][1] == k - 1:
+            runs[-1] = (runs[-1][0], k)
+        else:
+            runs.append((k, k))
+
+    def bounds(run: tuple[int, int]) -> tuple[float, float]:
+        start, end = run
+        low = float(candidates[start - 1]) if start > 0 else float(candidates[0])
+        return low, float(candidates[end])
+
+    low, high = max((bounds(run) for run in runs), key=lambda edges: edges[1] - edges[0])
+    return (low + high) / 2
 
 
 def expected_calibration_error(

@@ -48,7 +48,9 @@ class Calibration(BaseModel):
     threshold: float = Field(default=0.0, ge=0.0, le=1.0)
     rule: str = Field(
         default="balanced",
-        description="How the threshold was chosen: 'balanced', or a target like 'oos_recall>=0.9'.",
+        description="How the threshold was chosen: 'balanced_plateau_middle' (the default since "
+        "issue 21; 'balanced' in older models: the lowest of equal thresholds), or a target like "
+        "'oos_recall>=0.9'.",
     )
 
 
