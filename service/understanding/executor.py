@@ -71,6 +71,8 @@ class InlineExecutor:
         return cls(registry)
 
     async def encode(self, jobs: Sequence[EncodeJob]) -> list[Encoding]:
+        if len(jobs) == 1:  # most messages: awaited here, without a task to gather
+            return [await self._batchers[jobs[0].plugin].submit(jobs[0].payload)]
         return list(
             await asyncio.gather(*(self._batchers[job.plugin].submit(job.payload) for job in jobs))
         )

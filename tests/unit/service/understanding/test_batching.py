@@ -173,3 +173,20 @@ def test_draining_batcher_isolates_a_failing_item_and_serves_a_new_loop() -> Non
     assert isinstance(first[3], ValueError)
     # A second event loop (a CLI run after a test) gets a fresh drain task.
     assert asyncio.run(scenario())[4] == 8
+
+
+def test_draining_batcher_runs_a_lone_item_on_the_loop_and_a_batch_in_a_thread() -> None:
+    threads: list[tuple[int, bool]] = []
+
+    def run(items: Sequence[int]) -> list[int]:
+        threads.append((len(items), threading.current_thread() is threading.main_thread()))
+        return [item + 1 for item in items]
+
+    batcher = DrainingBatcher[int, int](run, max_batch_size=8, on_loop_up_to=1)
+
+    async def scenario() -> None:
+        assert await batcher.submit(1) == 2
+        assert list(await asyncio.gather(*(batcher.submit(i) for i in range(3)))) == [1, 2, 3]
+
+    asyncio.run(scenario())
+    assert threads == [(1, True), (3, False)]

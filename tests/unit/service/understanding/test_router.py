@@ -59,6 +59,26 @@ def test_a_text_only_model_lets_the_surest_part_speak_and_says_what_each_part_ga
     assert [p.confidence for p in gave if p] == pytest.approx([a.confidence for a in alone])
 
 
+def test_a_lone_parts_prediction_is_the_messages_classified_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    router = _router([TEXT_SLOT])
+    batches: list[int] = []
+    predict = router.classifier.predict_messages
+
+    def counting(messages, spaces):  # type: ignore[no-untyped-def]
+        batches.append(len(messages))
+        return predict(messages, spaces)
+
+    monkeypatch.setattr(router.classifier, "predict_messages", counting)
+    understanding = asyncio.run(router.understand([Part("text", text="where is my parcel")]))
+    [part] = understanding.parts
+    assert batches == [1]
+    assert part.prediction is not None
+    assert part.prediction.intent == understanding.prediction.intent
+    assert part.prediction.confidence == understanding.prediction.confidence
+
+
 def test_a_part_the_model_cannot_read_has_no_prediction() -> None:
     router = _router([SlotConfig(name="caption_text", dim=8)])  # no space: typed text unread
     understanding = asyncio.run(
