@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import atexit
 import contextvars
 import json
 import logging
+import logging.handlers
+import queue
 import re
 import time
 from typing import Any, Literal
@@ -113,7 +116,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": redact(record.getMessage()),
         }
-        if (current := request_id.get()) is not None:
+        if (current := request_of(record)) is not None:
             entry["request_id"] = current
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
@@ -128,19 +131,53 @@ class RedactingFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line = redact(super().format(record))
-        current = request_id.get()
+        current = request_of(record)
         return f"{line} [request_id={current}]" if current else line
 
 
-def configure_logging(style: Literal["json", "text"], level: int = logging.INFO) -> None:
-    """Route every logger (uvicorn's too) through one handler of the chosen style."""
+def request_of(record: logging.LogRecord) -> str | None:
+    """The request a record was logged in: stamped on it when it was queued (the writer's
+    thread has no request), else the current one."""
+    stamped: str | None = getattr(record, "request_id", None)
+    return stamped if stamped is not None else request_id.get()
+
+
+class _StampingQueueHandler(logging.handlers.QueueHandler):
+    """Queues a record with what only the logging thread knows (its request id, its
+    arguments resolved into the message) and leaves the formatting to the writer's thread."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        record.request_id = request_id.get()
+        record.msg, record.args = record.getMessage(), None
+        return record
+
+
+def configure_logging(
+    style: Literal["json", "text"], level: int = logging.INFO, *, off_thread: bool = False
+) -> logging.handlers.QueueListener | None:
+    """Route every logger (uvicorn's too) through one handler of the chosen style.
+
+    ``off_thread``: a thread formats and writes the lines, so an event loop never waits on
+    JSON encoding or on a slow log sink (a full pipe blocks a write). Only for processes that
+    do not fork afterwards: a forked child would queue into a queue no thread reads. Returns
+    that thread's listener (stopped at exit; ``stop()`` writes what is queued).
+    """
     handler = logging.StreamHandler()
     handler.setFormatter(
         JsonFormatter()
         if style == "json"
         else RedactingFormatter("%(levelname)s %(name)s: %(message)s")
     )
-    logging.basicConfig(level=level, handlers=[handler], force=True)
+    root_handler: logging.Handler = handler
+    listener = None
+    if off_thread:
+        lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        listener = logging.handlers.QueueListener(lines, handler, respect_handler_level=True)
+        listener.start()
+        atexit.register(listener.stop)  # writes what is queued before the process ends
+        root_handler = _StampingQueueHandler(lines)
+    logging.basicConfig(level=level, handlers=[root_handler], force=True)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+    return listener

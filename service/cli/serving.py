@@ -47,7 +47,7 @@ def serve(
         ):
             click.echo("Trained the demo model.")
     click.echo(f"fusiondesk on http://{settings.host}:{settings.port} (docs at /docs)")
-    configure_logging(settings.log_format)
+    configure_logging(settings.log_format, off_thread=True)
     app = create_app(settings)
     config = uvicorn.Config(
         app,
