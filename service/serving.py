@@ -169,7 +169,8 @@ class ModelServer:
 
 def serving_classifier(model_dir: Path, settings: Settings) -> IntentClassifier:
     """The model in ``model_dir``, compiled for the message path."""
-    return IntentClassifier.load(model_dir, threshold=settings.confidence_threshold).compile()
+    classifier = IntentClassifier.load(model_dir, threshold=settings.confidence_threshold)
+    return classifier.compile(int8=settings.int8_intent_head)
 
 
 async def check_servable(router: Router) -> None:

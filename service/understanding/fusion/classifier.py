@@ -49,11 +49,17 @@ class IntentClassifier:
             )
         return cls(FusionModel.load(directory), threshold=threshold)
 
-    def compile(self) -> IntentClassifier:
+    def compile(self, *, int8: bool = False) -> IntentClassifier:
         """Serve forwards from an ONNX Runtime graph of the weights (see ``graph``), when the
-        model is on the CPU and exports; about a second, so only servers pay it."""
+        model is on the CPU and exports; about a second, so only servers pay it.
+
+        ``int8``: the graph's weights quantised to int8. A message's forward runs right after
+        the encoder has streamed its own weights through the caches, so the head's weights come
+        from memory every time: a quarter of the bytes is about half the time (0.25 against
+        0.46 ms measured), for probabilities within about 2e-3 of the float ones.
+        """
         if next(self.model.parameters()).device.type == "cpu":
-            self._graph = FusionGraph.export(self.model, self.arrays([{}, {}]))
+            self._graph = FusionGraph.export(self.model, self.arrays([{}, {}]), int8=int8)
         return self
 
     @property

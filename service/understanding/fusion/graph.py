@@ -51,9 +51,14 @@ class FusionGraph:
 
     @classmethod
     def export(
-        cls, model: FusionModel, example: tuple[Mapping[str, np.ndarray], Mapping[str, np.ndarray]]
+        cls,
+        model: FusionModel,
+        example: tuple[Mapping[str, np.ndarray], Mapping[str, np.ndarray]],
+        *,
+        int8: bool = False,
     ) -> FusionGraph | None:
-        """``model``'s graph (None: keep torch); ``example`` is a batch of two or more rows."""
+        """``model``'s graph (None: keep torch); ``example`` is a batch of two or more rows.
+        ``int8``: its weights quantised (see ``IntentClassifier.compile``)."""
         slots = model.slot_names
         values, present = example
         names = [*(_value_name(slot) for slot in slots), *(_present_name(slot) for slot in slots)]
@@ -67,6 +72,7 @@ class FusionGraph:
             output_name=LOGITS,
             dynamic_axes={name: {0: "batch"} for name in (*names, LOGITS)},
             threads=THREADS,
+            int8=int8,
         )
         return None if session is None else cls(session, slots)
 

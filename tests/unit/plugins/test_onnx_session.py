@@ -40,7 +40,7 @@ def cache(tmp_path: Path) -> Iterator[Path]:
     use_graph_cache(None)
 
 
-def _session(module: nn.Module) -> object:
+def _session(module: nn.Module, *, int8: bool = False) -> object:
     session = export_session(
         module,
         [EXAMPLE],
@@ -48,6 +48,7 @@ def _session(module: nn.Module) -> object:
         output_name="out",
         dynamic_axes={"values": {0: "batch"}, "out": {0: "batch"}},
         threads=1,
+        int8=int8,
     )
     assert session is not None
     return session
@@ -84,6 +85,24 @@ def test_new_weights_or_a_new_constant_get_a_graph_of_their_own(cache: Path) -> 
     module.scale = 3.0
     _run(_session(module), module)  # not the graph with the old constant
     assert len(list(cache.glob("*.onnx"))) == 3
+
+
+def test_an_int8_graph_is_kept_apart_with_its_weights_quantised(
+    cache: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import onnx
+
+    module = Scaled(2.0).eval()
+    _session(module)
+    _session(module, int8=True)
+    kept = {path: onnx.load(path) for path in cache.glob("*.onnx")}
+    assert len(kept) == 2  # one graph per kind: an int8 start never gets the float graph
+    int8_weights = [
+        [i for i in model.graph.initializer if i.data_type == onnx.TensorProto.INT8]
+        for model in kept.values()
+    ]
+    assert sorted(map(bool, int8_weights)) == [False, True]
+    assert "pre-processing" not in caplog.text
 
 
 def test_without_a_cache_nothing_is_written(tmp_path: Path) -> None:

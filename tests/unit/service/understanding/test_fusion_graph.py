@@ -43,3 +43,14 @@ def test_the_compiled_forward_matches_torch(strategy: Strategy, members: int) ->
     assert classifier.compile().compiled
     for batch, probabilities in zip(batches, expected, strict=True):
         np.testing.assert_allclose(classifier.probabilities(batch), probabilities, atol=1e-5)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_the_int8_forward_is_quantised_and_stays_close_to_torch(strategy: Strategy) -> None:
+    classifier = _classifier(strategy, 1)
+    batch = _messages() * 5
+    expected = classifier.probabilities(batch)
+    served = classifier.compile(int8=True).probabilities(batch)
+    assert not np.allclose(served, expected, atol=1e-6)  # the weights did change
+    np.testing.assert_allclose(served, expected, atol=0.05)
+    assert (served.argmax(1) == expected.argmax(1)).mean() >= 0.9
